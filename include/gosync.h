@@ -1,0 +1,16 @@
+/*
+ * gosync.h - Go's sync, golang.org/x/sync and context for C11.
+ * Each module has its own header under gosync/; this one includes all.
+ */
+#ifndef GOSYNC_H
+#define GOSYNC_H
+
+#include "gosync/context.h"
+#include "gosync/errgroup.h"
+#include "gosync/mutex.h"
+#include "gosync/once.h"
+#include "gosync/runtime.h"
+#include "gosync/singleflight.h"
+#include "gosync/waitgroup.h"
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * gosync/mutex.h - gs_mutex_t, Go's sync.Mutex.
+ *
+ * A mutual exclusion lock of 4 bytes. The all-zero mutex is unlocked and
+ * ready; GS_MUTEX_INIT says so in an initializer. It is not recursive,
+ * and it has no owner: any thread may unlock a mutex that another thread
+ * locked. A mutex must not be moved or copied while anyone uses it.
+ */
+#ifndef GOSYNC_MUTEX_H
+#define GOSYNC_MUTEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gs_mutex {
+	/* Private: the state word of src/sync/mutex.c. */
+	uint32_t state_;
+} gs_mutex_t;
+
+#define GS_MUTEX_INIT {0}
+
+/*
+ * gs_mutex_lock locks m, blocking until it is free. Unlock number n
+ * synchronises before the return of lock number n + 1. Locking a mutex
+ * the caller already holds deadlocks, as in Go.
+ */
+void gs_mutex_lock(gs_mutex_t *m);
+
+/*
+ * gs_mutex_trylock locks m if it is free and returns true; returns false
+ * at once otherwise. A false return synchronises with nothing.
+ */
+bool gs_mutex_trylock(gs_mutex_t *m);
+
+/*
+ * gs_mutex_unlock unlocks m and wakes one waiter if there is one. Never
+ * blocks. Unlocking a mutex that is not locked aborts with
+ * "gs: mutex: unlock of unlocked mutex".
+ */
+void gs_mutex_unlock(gs_mutex_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * gosync/runtime.h - time and tasks: the clock that every deadline reads,
+ * and gs_go, the C form of Go's go statement.
+ */
+#ifndef GOSYNC_RUNTIME_H
+#define GOSYNC_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Durations and deadlines are int64_t nanoseconds. */
+#define GS_NANOSECOND  ((int64_t)1)
+#define GS_MICROSECOND ((int64_t)1000)
+#define GS_MILLISECOND ((int64_t)1000000)
+#define GS_SECOND      ((int64_t)1000000000)
+
+/*
+ * GS_NEVER is a deadline that never comes. Every _until function accepts
+ * it, and so does any deadline past the clock's range.
+ */
+#define GS_NEVER INT64_MAX
+
+/*
+ * gs_now reads the monotonic clock, in nanoseconds from an arbitrary
+ * origin. Deadlines passed to the _until functions are values of this
+ * clock: gs_now() + 5 * GS_MILLISECOND is five milliseconds from now.
+ * Never blocks; never fails.
+ */
+int64_t gs_now(void);
+
+/*
+ * gs_go runs fn(arg) on a pool thread and returns without waiting for it.
+ *
+ * An idle pool thread takes the task when there is one; otherwise a new
+ * thread is started for it, so a task that blocks never keeps another
+ * task from running, and two tasks that wait on each other both run.
+ * Threads left idle for a while retire by themselves.
+ *
+ * The call of gs_go synchronises before fn starts. fn may block, call
+ * gs_go, and use every part of gosync. If fn ends its thread without
+ * returning (pthread_exit), the pool replaces the thread.
+ *
+ * Returns 0, ENOMEM when the task cannot be recorded, or EAGAIN when no
+ * thread can be had; on an error fn will not run.
+ */
+int gs_go(void (*fn)(void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

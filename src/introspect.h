@@ -1,0 +1,20 @@
+/*
+ * introspect.h - read-only views into gosync's internals, for the test
+ * suite. Not part of the public API; nothing in the library calls them.
+ */
+#ifndef GS_INTROSPECT_H
+#define GS_INTROSPECT_H
+
+#include <stddef.h>
+
+#include <gosync/context.h>
+#include <gosync/singleflight.h>
+
+/* How many children are linked under ctx right now. */
+size_t gs__ctx_nchildren(gs_ctx_t *ctx);
+
+/* How many callers have joined the running call for key (0 if none). */
+size_t gs__singleflight_dups(gs_singleflight_t *g, const void *key,
+			     size_t len);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * wait_futex.c - layer 1 on Linux: gs__wait and gs__wake are the
+ * futex(2) FUTEX_WAIT_BITSET and FUTEX_WAKE operations on a
+ * process-private word.
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC times, which is what
+ * FUTEX_WAIT_BITSET takes without FUTEX_CLOCK_REALTIME, so a deadline
+ * never drifts however often a sleep is interrupted and resumed.
+ * Deadlines already past return ETIMEDOUT before any system call, and
+ * GS_NEVER (or anything past the year 2262) sleeps without a timeout, so
+ * no extreme value reaches the kernel. Limits: Linux only; the portable
+ * build uses wait_parking.c.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gosync/runtime.h>
+
+#include "runtime/wait.h"
+
+int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline != GS_NEVER) {
+		if (deadline <= gs_now())
+			return ETIMEDOUT;
+		ts.tv_sec = (time_t)(deadline / GS_SECOND);
+		ts.tv_nsec = (long)(deadline % GS_SECOND);
+		tsp = &ts;
+	}
+	if (syscall(SYS_futex, (uint32_t *)word,
+		    FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, NULL,
+		    FUTEX_BITSET_MATCH_ANY) == 0)
+		return 0;
+	if (errno == ETIMEDOUT || errno == EAGAIN)
+		return errno;
+	return 0; /* EINTR: a spurious wakeup, the caller loops */
+}
+
+void gs__wake(_Atomic uint32_t *word, int n)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+		n, NULL, NULL, 0);
+}

@@ -1,0 +1,253 @@
+/*
+ * singleflight.c - gs_singleflight_t: one execution per key at a time.
+ *
+ * The group is a hash table of running calls under one mutex. A call
+ * holds the key (copied), the result, a count of the callers that joined
+ * it (dups), and a reference count: one for every caller that received
+ * it, leader included. Each caller gives its reference back with
+ * gs_singleflight_release; the last one frees the value through the
+ * group's free_value and then the call. That is the ownership rule: the
+ * value lives exactly as long as some caller still holds it.
+ *
+ * The leader inserts the call, runs fn outside the mutex, stores the
+ * result, removes the call from the table (only if the table still
+ * holds this very call: after a forget a newer call may own the key,
+ * and removing it would let a third execution start), and only then
+ * publishes done. Followers found the call under the mutex, took their
+ * reference there, and sleep on done.
+ *
+ * A leader whose fn ends its thread without returning is caught by a
+ * cleanup handler: the call finishes with EOWNERDEAD and no value, so
+ * followers return instead of waiting for ever.
+ *
+ * Memory orders: the result is written before the release store of
+ * done and read after the acquire load of it. dups is written under the
+ * mutex only while the call is in the table, so the leader reads it
+ * without the mutex after removing the call. The reference count's
+ * acq_rel decrement lets the last releaser see the value's final state.
+ *
+ * Rejected: returning the value with no reference count, as Go can with
+ * a collector; in C someone must free it, and only a count knows when
+ * the last caller is done. Limits: one mutex serialises every key's
+ * start and finish; waits cannot yet give up on a context.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gosync/runtime.h>
+#include <gosync/singleflight.h>
+
+#include "introspect.h"
+#include "runtime/wait.h"
+
+struct gs__sf_call {
+	struct gs__sf_call *next; /* bucket chain, under the group's mu_ */
+	_Atomic uint32_t done;
+	_Atomic uint32_t refs;
+	size_t dups;   /* under mu_ while in the table */
+	bool in_table; /* under mu_ */
+	int err;
+	void *value;
+	void (*free_value)(void *value, void *free_arg);
+	void *free_arg;
+	uint64_t hash;
+	size_t len;
+	unsigned char key[];
+};
+
+static uint64_t sf_hash(const void *key, size_t len)
+{
+	const unsigned char *p = key;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+static struct gs__sf_call **sf_slot_locked(gs_singleflight_t *g, uint64_t h,
+					   const void *key, size_t len)
+{
+	struct gs__sf_call **pp = &g->buckets_[h & (g->nbuckets_ - 1)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->hash == h && (*pp)->len == len &&
+		    memcmp((*pp)->key, key, len) == 0)
+			break;
+	return pp;
+}
+
+/* Doubles the table; a failed allocation just leaves chains longer. */
+static int sf_grow_locked(gs_singleflight_t *g)
+{
+	size_t n = g->nbuckets_ ? 2 * g->nbuckets_ : 16;
+	struct gs__sf_call **b = calloc(n, sizeof *b), *c, *next;
+
+	if (!b)
+		return g->nbuckets_ ? 0 : ENOMEM;
+	for (size_t i = 0; i < g->nbuckets_; i++) {
+		for (c = g->buckets_[i]; c; c = next) {
+			next = c->next;
+			c->next = b[c->hash & (n - 1)];
+			b[c->hash & (n - 1)] = c;
+		}
+	}
+	free(g->buckets_);
+	g->buckets_ = b;
+	g->nbuckets_ = n;
+	return 0;
+}
+
+static void sf_remove_locked(gs_singleflight_t *g, struct gs__sf_call *c)
+{
+	struct gs__sf_call **pp = sf_slot_locked(g, c->hash, c->key, c->len);
+
+	if (*pp == c) {
+		*pp = c->next;
+		c->in_table = false;
+		g->count_--;
+	}
+}
+
+static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
+		      void *value)
+{
+	c->err = err;
+	c->value = value;
+	gs_mutex_lock(&g->mu_);
+	if (c->in_table)
+		sf_remove_locked(g, c);
+	gs_mutex_unlock(&g->mu_);
+	/* Release: pairs with the followers' acquire load of done. */
+	atomic_store_explicit(&c->done, 1, memory_order_release);
+	gs__wake(&c->done, GS__WAKE_ALL);
+}
+
+struct sf_leader {
+	gs_singleflight_t *g;
+	struct gs__sf_call *c;
+};
+
+static void sf_leader_died(void *p)
+{
+	struct sf_leader *l = p;
+	gs_singleflight_result_t r = {NULL, 0, false, l->c};
+
+	sf_finish(l->g, l->c, EOWNERDEAD, NULL);
+	gs_singleflight_release(&r);
+}
+
+static int sf_lead(gs_singleflight_t *g, struct gs__sf_call *c,
+		   gs_singleflight_fn fn, void *arg,
+		   gs_singleflight_result_t *res)
+{
+	struct sf_leader l = {g, c};
+	void *value = NULL;
+	int err;
+
+	pthread_cleanup_push(sf_leader_died, &l);
+	err = fn(arg, &value);
+	pthread_cleanup_pop(0);
+	sf_finish(g, c, err, value);
+	*res = (gs_singleflight_result_t){value, err, c->dups > 0, c};
+	return err;
+}
+
+static int sf_follow(struct gs__sf_call *c, gs_singleflight_result_t *res)
+{
+	while (!atomic_load_explicit(&c->done, memory_order_acquire))
+		gs__wait(&c->done, 0, GS_NEVER);
+	*res = (gs_singleflight_result_t){c->value, c->err, true, c};
+	return c->err;
+}
+
+int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
+		       gs_singleflight_fn fn, void *arg,
+		       gs_singleflight_result_t *res)
+{
+	uint64_t h = sf_hash(key, len);
+	struct gs__sf_call **pp, *c;
+
+	gs_mutex_lock(&g->mu_);
+	if (g->count_ >= g->nbuckets_ && sf_grow_locked(g) != 0)
+		goto nomem;
+	pp = sf_slot_locked(g, h, key, len);
+	if ((c = *pp) != NULL) {
+		c->dups++;
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+		gs_mutex_unlock(&g->mu_);
+		return sf_follow(c, res);
+	}
+	c = malloc(sizeof *c + len);
+	if (!c)
+		goto nomem;
+	*c = (struct gs__sf_call){.in_table = true,
+				  .free_value = g->free_value,
+				  .free_arg = g->free_arg,
+				  .hash = h,
+				  .len = len};
+	atomic_init(&c->refs, 1);
+	memcpy(c->key, key, len);
+	*pp = c;
+	g->count_++;
+	gs_mutex_unlock(&g->mu_);
+	return sf_lead(g, c, fn, arg, res);
+
+nomem:
+	gs_mutex_unlock(&g->mu_);
+	*res = (gs_singleflight_result_t){NULL, ENOMEM, false, NULL};
+	return ENOMEM;
+}
+
+void gs_singleflight_release(gs_singleflight_result_t *res)
+{
+	struct gs__sf_call *c = res->call_;
+
+	memset(res, 0, sizeof *res);
+	if (!c)
+		return;
+	/* Acq_rel: the last releaser must see the value's final state. */
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (c->free_value && c->value)
+		c->free_value(c->value, c->free_arg);
+	free(c);
+}
+
+void gs_singleflight_forget(gs_singleflight_t *g, const void *key,
+			    size_t len)
+{
+	uint64_t h = sf_hash(key, len);
+	struct gs__sf_call *c;
+
+	gs_mutex_lock(&g->mu_);
+	if (g->nbuckets_ && (c = *sf_slot_locked(g, h, key, len)) != NULL)
+		sf_remove_locked(g, c);
+	gs_mutex_unlock(&g->mu_);
+}
+
+void gs_singleflight_destroy(gs_singleflight_t *g)
+{
+	free(g->buckets_);
+	g->buckets_ = NULL;
+	g->nbuckets_ = 0;
+	g->count_ = 0;
+}
+
+size_t gs__singleflight_dups(gs_singleflight_t *g, const void *key,
+			     size_t len)
+{
+	struct gs__sf_call *c = NULL;
+	size_t n;
+
+	gs_mutex_lock(&g->mu_);
+	if (g->nbuckets_)
+		c = *sf_slot_locked(g, sf_hash(key, len), key, len);
+	n = c ? c->dups : 0;
+	gs_mutex_unlock(&g->mu_);
+	return n;
+}

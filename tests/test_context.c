@@ -1,0 +1,306 @@
+/* test_context.c - gs_ctx_t: cancellation, deadlines, the tree. */
+#include <gosync/context.h>
+#include <gosync/runtime.h>
+
+#include "harness.h"
+#include "introspect.h"
+
+static gs_ctx_t *child_of(gs_ctx_t *parent)
+{
+	gs_ctx_t *c;
+
+	CHECK(gs_ctx_with_cancel(parent, &c) == 0, "with_cancel failed");
+	return c;
+}
+
+TEST(ctx_background_is_never_done)
+{
+	gs_ctx_t *bg = gs_ctx_background();
+	int64_t d;
+
+	CHECK(bg != NULL, "background is NULL");
+	CHECK(!gs_ctx_done(bg) && gs_ctx_err(bg) == 0, "background is done");
+	CHECK(!gs_ctx_deadline(bg, &d), "background has a deadline");
+	CHECK(!gs_ctx_wait_until(bg, gs_now() + 10 * GS_MILLISECOND),
+	      "wait on background returned done");
+	CHECK(!gs_ctx_done(NULL) && gs_ctx_err(NULL) == 0, "NULL is done");
+}
+
+TEST(ctx_cancel_makes_it_and_its_children_done_with_canceled)
+{
+	gs_ctx_t *c1 = child_of(NULL);
+	gs_ctx_t *c2 = child_of(c1);
+
+	CHECK(!gs_ctx_done(c1) && gs_ctx_err(c2) == 0, "done before cancel");
+	CHECK(!gs_ctx_wait_until(c2, gs_now() + GS_MILLISECOND),
+	      "wait returned before cancel");
+	gs_ctx_cancel(c1);
+	CHECK(gs_ctx_err(c1) == ECANCELED && gs_ctx_err(c2) == ECANCELED,
+	      "errs %d %d", gs_ctx_err(c1), gs_ctx_err(c2));
+	CHECK(gs_ctx_wait_until(c2, GS_NEVER), "wait on done ctx failed");
+	CHECK(gs__ctx_nchildren(c1) == 0, "children left after cancel");
+	gs_ctx_unref(c2);
+	gs_ctx_unref(c1);
+}
+
+TEST(ctx_cancel_returns_with_every_descendant_done)
+{
+	gs_ctx_t *chain[10], *fan[100];
+
+	chain[0] = child_of(NULL);
+	for (int i = 1; i < 10; i++)
+		chain[i] = child_of(chain[i - 1]);
+	for (int i = 0; i < 100; i++)
+		fan[i] = child_of(chain[5]);
+	CHECK(gs__ctx_nchildren(chain[5]) == 101, "%zu children",
+	      gs__ctx_nchildren(chain[5]));
+	gs_ctx_cancel(chain[0]);
+	for (int i = 0; i < 10; i++)
+		CHECK(gs_ctx_err(chain[i]) == ECANCELED, "level %d: err %d", i,
+		      gs_ctx_err(chain[i]));
+	for (int i = 0; i < 100; i++)
+		CHECK(gs_ctx_done(fan[i]), "fan child %d not done", i);
+	for (int i = 0; i < 100; i++)
+		gs_ctx_unref(fan[i]);
+	for (int i = 9; i >= 0; i--)
+		gs_ctx_unref(chain[i]);
+}
+
+TEST(ctx_cancelled_child_leaves_its_parent)
+{
+	gs_ctx_t *p = child_of(NULL);
+	gs_ctx_t *a = child_of(p), *b = child_of(p);
+
+	CHECK(gs__ctx_nchildren(p) == 2, "%zu children", gs__ctx_nchildren(p));
+	gs_ctx_cancel(a);
+	CHECK(gs__ctx_nchildren(p) == 1, "%zu children after cancel",
+	      gs__ctx_nchildren(p));
+	CHECK(!gs_ctx_done(p), "parent done after a child's cancel");
+	gs_ctx_unref(a);
+	gs_ctx_unref(b); /* released without cancel: unlinked too */
+	CHECK(gs__ctx_nchildren(p) == 0, "%zu children after release",
+	      gs__ctx_nchildren(p));
+	gs_ctx_cancel(p);
+	gs_ctx_unref(p);
+}
+
+TEST(ctx_timeout_is_done_with_deadline_exceeded)
+{
+	gs_ctx_t *c;
+	int64_t start = gs_now(), d;
+
+	CHECK(gs_ctx_with_timeout(NULL, 30 * GS_MILLISECOND, &c) == 0,
+	      "with_timeout failed");
+	CHECK(gs_ctx_deadline(c, &d) && d >= start + 30 * GS_MILLISECOND,
+	      "deadline missing or early");
+	gs_ctx_wait(c);
+	int64_t took = gs_now() - start;
+	CHECK(took >= 30 * GS_MILLISECOND && took < 2 * GS_SECOND,
+	      "done after %lld ns", (long long)took);
+	CHECK(gs_ctx_err(c) == ETIMEDOUT && gs_ctx_cause(c) == ETIMEDOUT,
+	      "err %d cause %d", gs_ctx_err(c), gs_ctx_cause(c));
+	gs_ctx_unref(c);
+}
+
+TEST(ctx_child_with_later_deadline_ends_at_the_parents)
+{
+	gs_ctx_t *p, *c;
+	int64_t dp, dc;
+
+	CHECK(gs_ctx_with_timeout(NULL, 20 * GS_MILLISECOND, &p) == 0, "p");
+	CHECK(gs_ctx_with_timeout(p, 60 * GS_SECOND, &c) == 0, "c");
+	CHECK(gs_ctx_deadline(p, &dp) && gs_ctx_deadline(c, &dc) && dp == dc,
+	      "child's deadline is not the parent's");
+	CHECK(gs_ctx_wait_until(c, gs_now() + 5 * GS_SECOND),
+	      "child not done by the parent's deadline");
+	CHECK(gs_ctx_err(c) == ETIMEDOUT, "err %d", gs_ctx_err(c));
+	gs_ctx_unref(c);
+	gs_ctx_unref(p);
+}
+
+TEST(ctx_timeout_cancelled_first_reports_canceled)
+{
+	gs_ctx_t *c;
+
+	CHECK(gs_ctx_with_timeout(NULL, 60 * GS_SECOND, &c) == 0, "timeout");
+	gs_ctx_cancel(c);
+	CHECK(gs_ctx_err(c) == ECANCELED, "err %d", gs_ctx_err(c));
+	gs_ctx_unref(c); /* the stopped timer's reference is gone too */
+}
+
+TEST(ctx_past_deadline_is_done_at_once)
+{
+	gs_ctx_t *a, *b;
+
+	CHECK(gs_ctx_with_deadline(NULL, gs_now() - GS_SECOND, &a) == 0, "a");
+	CHECK(gs_ctx_with_timeout(NULL, 0, &b) == 0, "b");
+	CHECK(gs_ctx_err(a) == ETIMEDOUT && gs_ctx_err(b) == ETIMEDOUT,
+	      "errs %d %d", gs_ctx_err(a), gs_ctx_err(b));
+	gs_ctx_unref(a);
+	gs_ctx_unref(b);
+}
+
+TEST(ctx_extreme_deadline_never_wraps_into_the_past)
+{
+	gs_ctx_t *a, *b;
+
+	CHECK(gs_ctx_with_deadline(NULL, INT64_MAX, &a) == 0, "a");
+	CHECK(gs_ctx_with_timeout(NULL, INT64_MAX, &b) == 0, "b");
+	CHECK(!gs_ctx_wait_until(a, gs_now() + 200 * GS_MILLISECOND) &&
+		      !gs_ctx_done(b),
+	      "a far deadline fired");
+	gs_ctx_cancel(a);
+	gs_ctx_cancel(b);
+	gs_ctx_unref(a);
+	gs_ctx_unref(b);
+}
+
+TEST(ctx_child_of_a_cancelled_parent_is_done_with_its_cause)
+{
+	gs_ctx_t *p = child_of(NULL), *c;
+
+	gs_ctx_cancel_cause(p, EPIPE);
+	c = child_of(p);
+	CHECK(gs_ctx_err(c) == ECANCELED && gs_ctx_cause(c) == EPIPE,
+	      "err %d cause %d", gs_ctx_err(c), gs_ctx_cause(c));
+	CHECK(gs__ctx_nchildren(p) == 0, "done parent kept a child");
+	gs_ctx_unref(c);
+	gs_ctx_unref(p);
+}
+
+TEST(ctx_first_cancellation_wins)
+{
+	gs_ctx_t *c = child_of(NULL);
+
+	gs_ctx_cancel_cause(c, EPIPE);
+	gs_ctx_cancel_cause(c, ENOENT);
+	gs_ctx_cancel(c);
+	CHECK(gs_ctx_cause(c) == EPIPE && gs_ctx_err(c) == ECANCELED,
+	      "cause %d err %d", gs_ctx_cause(c), gs_ctx_err(c));
+	gs_ctx_unref(c);
+}
+
+struct race {
+	gs_ctx_t *parent, *child;
+	gun_t gun;
+};
+
+static void *race_cancel(void *arg)
+{
+	struct race *r = arg;
+
+	gun_wait(&r->gun);
+	gs_ctx_cancel_cause(r->parent, EPIPE);
+	return NULL;
+}
+
+static void *race_child(void *arg)
+{
+	struct race *r = arg;
+
+	gun_wait(&r->gun);
+	r->child = child_of(r->parent);
+	return NULL;
+}
+
+TEST(ctx_child_created_while_its_parent_cancels_ends_cancelled)
+{
+	for (int round = 0; round < 3000; round++) {
+		struct race r = {child_of(NULL), NULL, {0}};
+		pthread_t a, b;
+
+		gun_init(&r.gun, 2);
+		a = start_thread(race_cancel, &r);
+		b = start_thread(race_child, &r);
+		pthread_join(a, NULL);
+		pthread_join(b, NULL);
+		CHECK(gs_ctx_err(r.child) == ECANCELED &&
+			      gs_ctx_cause(r.child) == EPIPE,
+		      "round %d: err %d cause %d", round,
+		      gs_ctx_err(r.child), gs_ctx_cause(r.child));
+		CHECK(gs__ctx_nchildren(r.parent) == 0,
+		      "round %d: parent kept a child", round);
+		gs_ctx_unref(r.child);
+		gs_ctx_unref(r.parent);
+	}
+}
+
+struct mono {
+	gs_ctx_t *ctx;
+	gun_t gun;
+};
+
+static void *watch_err(void *arg)
+{
+	struct mono *m = arg;
+	int e;
+
+	gun_wait(&m->gun);
+	while (!gs_ctx_done(m->ctx))
+		CHECK(gs_ctx_err(m->ctx) == 0 || gs_ctx_done(m->ctx),
+		      "err set before done");
+	e = gs_ctx_err(m->ctx);
+	CHECK(e == ECANCELED || e == ETIMEDOUT, "done but err is %d", e);
+	for (int i = 0; i < 1000; i++)
+		CHECK(gs_ctx_err(m->ctx) == e, "err changed from %d to %d", e,
+		      gs_ctx_err(m->ctx));
+	return NULL;
+}
+
+static void *random_cancel(void *arg)
+{
+	struct mono *m = arg;
+	int64_t end = gs_now() + rand() % 50000;
+
+	gun_wait(&m->gun);
+	while (gs_now() < end)
+		;
+	gs_ctx_cancel(m->ctx);
+	return NULL;
+}
+
+TEST(ctx_err_never_changes_once_set)
+{
+	for (int round = 0; round < 300; round++) {
+		struct mono m = {NULL, {0}};
+		pthread_t t[3];
+
+		CHECK(gs_ctx_with_timeout(NULL, rand() % 50000, &m.ctx) == 0,
+		      "timeout");
+		gun_init(&m.gun, 3);
+		t[0] = start_thread(watch_err, &m);
+		t[1] = start_thread(watch_err, &m);
+		t[2] = start_thread(random_cancel, &m);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		int e = gs_ctx_err(m.ctx);
+		CHECK(e == ECANCELED || e == ETIMEDOUT, "final err %d", e);
+		gs_ctx_unref(m.ctx);
+	}
+}
+
+static void cancel_background(void *arg)
+{
+	(void)arg;
+	gs_ctx_cancel(gs_ctx_background());
+}
+
+TEST(ctx_cancel_of_background_aborts)
+{
+	expect_death(cancel_background, NULL,
+		     "gs: context: cancel of a context that cannot be "
+		     "cancelled");
+}
+
+TEST(ctx_released_with_pending_timer_is_freed_by_it)
+{
+	gs_ctx_t *c;
+
+	CHECK(gs_ctx_with_timeout(NULL, 5 * GS_MILLISECOND, &c) == 0, "t");
+	gs_ctx_ref(c);
+	gs_ctx_unref(c);
+	gs_ctx_unref(c); /* the timer still holds it; LSan checks the free */
+	test_sleep_ms(50);
+}
+
+TEST_MAIN()

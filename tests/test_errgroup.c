@@ -1,0 +1,154 @@
+/* test_errgroup.c - gs_errgroup_t: first error, cancellation, list. */
+#include <gosync/errgroup.h>
+#include <gosync/runtime.h>
+
+#include "harness.h"
+
+static int return_arg(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	return (int)(intptr_t)arg;
+}
+
+TEST(errgroup_zero_group_wait_returns_the_first_error_so_far)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	int errs[] = {0, EPIPE, 0, ENOENT, 0};
+
+	for (int i = 0; i < 5; i++) {
+		CHECK(gs_errgroup_go(&g, return_arg, (void *)(intptr_t)errs[i]) ==
+			      0,
+		      "go failed");
+		int got = gs_errgroup_wait(&g);
+		int want = i == 0 ? 0 : EPIPE;
+		CHECK(got == want, "after task %d: got %d, want %d", i, got,
+		      want);
+	}
+	CHECK(gs_errgroup_ctx(&g) == NULL, "zero group has a context");
+	gs_errgroup_destroy(&g);
+}
+
+TEST(errgroup_with_ctx_is_done_after_wait_whatever_the_tasks_return)
+{
+	int cases[][2] = {{0, 0}, {0, 1}, {EPIPE, 1}, {EPIPE, 2}};
+
+	for (int k = 0; k < 4; k++) {
+		gs_errgroup_t g = GS_ERRGROUP_INIT;
+		int n = cases[k][1], want = cases[k][0];
+
+		CHECK(gs_errgroup_with_ctx(&g, NULL) == 0, "with_ctx");
+		for (int i = 0; i < n; i++)
+			gs_errgroup_go(&g, return_arg,
+				       (void *)(intptr_t)(i == 0 ? want : 0));
+		int got = gs_errgroup_wait(&g);
+		CHECK(got == want, "case %d: got %d want %d", k, got, want);
+		CHECK(gs_ctx_err(gs_errgroup_ctx(&g)) == ECANCELED,
+		      "case %d: ctx not done after wait", k);
+		CHECK(gs_ctx_cause(gs_errgroup_ctx(&g)) ==
+			      (want ? want : ECANCELED),
+		      "case %d: cause %d", k, gs_ctx_cause(gs_errgroup_ctx(&g)));
+		gs_errgroup_destroy(&g);
+	}
+}
+
+static int wait_for_cancel(gs_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	gs_ctx_wait(ctx);
+	return ENOENT;
+}
+
+TEST(errgroup_first_error_cancels_the_context_with_it_as_cause)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	gs_errgroup_error_t list[4];
+
+	CHECK(gs_errgroup_with_ctx(&g, NULL) == 0, "with_ctx");
+	gs_errgroup_go(&g, wait_for_cancel, "b");
+	gs_errgroup_go(&g, return_arg, (void *)(intptr_t)EPIPE);
+	CHECK(gs_errgroup_wait(&g) == EPIPE, "wait did not return EPIPE");
+	CHECK(gs_ctx_cause(gs_errgroup_ctx(&g)) == EPIPE &&
+		      gs_ctx_err(gs_errgroup_ctx(&g)) == ECANCELED,
+	      "cause %d err %d", gs_ctx_cause(gs_errgroup_ctx(&g)),
+	      gs_ctx_err(gs_errgroup_ctx(&g)));
+	CHECK(gs_errgroup_errors(&g, list, 4) == 2, "not two failures");
+	CHECK(list[0].err == EPIPE && list[1].err == ENOENT &&
+		      strcmp(list[1].arg, "b") == 0,
+	      "failures out of order: %d %d", list[0].err, list[1].err);
+	gs_errgroup_destroy(&g);
+}
+
+static gs_errgroup_t *parent_group;
+
+static int cancelled_by_parent(gs_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	gs_ctx_wait(ctx);
+	return gs_ctx_err(ctx);
+}
+
+TEST(errgroup_parent_cancel_reaches_the_tasks)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	gs_ctx_t *parent;
+
+	parent_group = &g;
+	CHECK(gs_ctx_with_cancel(NULL, &parent) == 0, "parent");
+	CHECK(gs_errgroup_with_ctx(&g, parent) == 0, "with_ctx");
+	for (int i = 0; i < 3; i++)
+		gs_errgroup_go(&g, cancelled_by_parent, NULL);
+	gs_ctx_cancel(parent);
+	CHECK(gs_errgroup_wait(&g) == ECANCELED, "wait did not see cancel");
+	gs_errgroup_destroy(&g);
+	gs_ctx_unref(parent);
+}
+
+static gate_t gates[4] = {GATE_INIT, GATE_INIT, GATE_INIT, GATE_INIT};
+
+static int fail_in_turn(gs_ctx_t *ctx, void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	(void)ctx;
+	gate_wait(&gates[i]);
+	if (i + 1 < 4)
+		gate_open(&gates[i + 1]);
+	return i == 1 ? 0 : 100 + i;
+}
+
+TEST(errgroup_errors_lists_every_failure_in_the_order_they_failed)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	gs_errgroup_error_t list[8];
+
+	for (int i = 3; i >= 0; i--)
+		gs_errgroup_go(&g, fail_in_turn, (void *)(intptr_t)i);
+	gate_open(&gates[0]);
+	CHECK(gs_errgroup_wait(&g) == 100, "first error lost");
+	CHECK(gs_errgroup_errors(&g, list, 8) == 3, "not three failures");
+	CHECK(list[0].err == 100 && list[1].err == 102 && list[2].err == 103,
+	      "order %d %d %d", list[0].err, list[1].err, list[2].err);
+	CHECK((intptr_t)list[2].arg == 3, "arg not kept");
+	CHECK(gs_errgroup_errors(&g, list, 1) == 3, "count depends on cap");
+	gs_errgroup_destroy(&g);
+}
+
+static int exit_thread(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	pthread_exit(NULL);
+}
+
+TEST(errgroup_task_ending_its_thread_counts_as_eownerdead)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	CHECK(gs_errgroup_with_ctx(&g, NULL) == 0, "with_ctx");
+	gs_errgroup_go(&g, exit_thread, NULL);
+	CHECK(gs_errgroup_wait(&g) == EOWNERDEAD, "wait did not report it");
+	CHECK(gs_ctx_cause(gs_errgroup_ctx(&g)) == EOWNERDEAD, "cause");
+	gs_errgroup_destroy(&g);
+}
+
+TEST_MAIN()

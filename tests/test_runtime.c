@@ -1,0 +1,219 @@
+/* test_runtime.c - the wait layer, the clock and gs_go's executor. */
+#include <gosync/runtime.h>
+#include <gosync/waitgroup.h>
+
+#include "harness.h"
+#include "runtime/executor.h"
+#include "runtime/wait.h"
+
+TEST(wait_returns_at_once_when_the_word_differs)
+{
+	_Atomic uint32_t w = 1;
+
+	CHECK(gs__wait(&w, 0, GS_NEVER) == EAGAIN, "did not see the change");
+}
+
+TEST(wait_times_out_at_its_deadline)
+{
+	_Atomic uint32_t w = 0;
+	int64_t start = gs_now();
+	int err = gs__wait(&w, 0, start + 20 * GS_MILLISECOND);
+
+	while (err == 0) /* a spurious wakeup: sleep out the rest */
+		err = gs__wait(&w, 0, start + 20 * GS_MILLISECOND);
+	CHECK(err == ETIMEDOUT, "got %d", err);
+	CHECK(gs_now() - start >= 20 * GS_MILLISECOND, "woke early");
+	CHECK(gs__wait(&w, 0, start - GS_SECOND) == ETIMEDOUT,
+	      "a past deadline slept");
+}
+
+static _Atomic uint32_t word;
+static atomic_int sleeping;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&sleeping, 1);
+	while (atomic_load(&word) == 0)
+		gs__wait(&word, 0, GS_NEVER);
+	return NULL;
+}
+
+TEST(wake_after_a_change_reaches_every_sleeper)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		t[i] = start_thread(sleeper, NULL);
+	wait_for_int(&sleeping, 4, 5000);
+	atomic_store(&word, 1);
+	gs__wake(&word, GS__WAKE_ALL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+}
+
+TEST(now_is_monotonic_nanoseconds)
+{
+	int64_t a = gs_now();
+	test_sleep_ms(20);
+	int64_t b = gs_now();
+
+	CHECK(b - a >= 20 * GS_MILLISECOND && b - a < 5 * GS_SECOND,
+	      "20 ms measured as %lld ns", (long long)(b - a));
+}
+
+struct task {
+	gs_waitgroup_t *wg;
+	pthread_t caller;
+	atomic_int ran_elsewhere;
+};
+
+static void note_thread(void *arg)
+{
+	struct task *t = arg;
+
+	atomic_store(&t->ran_elsewhere,
+		     !pthread_equal(pthread_self(), t->caller));
+	gs_waitgroup_done(t->wg);
+}
+
+TEST(go_runs_the_task_on_another_thread)
+{
+	gs_waitgroup_t wg = GS_WAITGROUP_INIT;
+	struct task t = {&wg, pthread_self(), 0};
+
+	gs_waitgroup_add(&wg, 1);
+	CHECK(gs_go(note_thread, &t) == 0, "gs_go failed");
+	gs_waitgroup_wait(&wg);
+	CHECK(atomic_load(&t.ran_elsewhere), "ran on the caller's thread");
+}
+
+static gate_t ping = GATE_INIT, pong = GATE_INIT;
+static gs_waitgroup_t pair_wg;
+
+static void ping_task(void *arg)
+{
+	(void)arg;
+	gate_open(&ping);
+	gate_wait(&pong);
+	gs_waitgroup_done(&pair_wg);
+}
+
+static void pong_task(void *arg)
+{
+	(void)arg;
+	gate_wait(&ping);
+	gate_open(&pong);
+	gs_waitgroup_done(&pair_wg);
+}
+
+TEST(go_tasks_that_wait_on_each_other_both_finish)
+{
+	gs_waitgroup_add(&pair_wg, 2);
+	CHECK(gs_go(pong_task, NULL) == 0, "gs_go failed");
+	CHECK(gs_go(ping_task, NULL) == 0, "gs_go failed");
+	gs_waitgroup_wait(&pair_wg);
+}
+
+static gate_t gate = GATE_INIT;
+static atomic_int through;
+
+static void wait_gate(void *arg)
+{
+	gate_wait(&gate);
+	atomic_fetch_add(&through, 1);
+	gs_waitgroup_done(arg);
+}
+
+TEST(go_tasks_blocked_on_one_gate_all_finish_once_it_opens)
+{
+	enum { N = 300 };
+	gs_waitgroup_t wg = GS_WAITGROUP_INIT;
+
+	gs_waitgroup_add(&wg, N);
+	for (int i = 0; i < N; i++)
+		CHECK(gs_go(wait_gate, &wg) == 0, "gs_go %d failed", i);
+	gate_open(&gate);
+	gs_waitgroup_wait(&wg);
+	CHECK(atomic_load(&through) == N, "%d of %d through",
+	      atomic_load(&through), N);
+}
+
+static void noop_done(void *arg)
+{
+	gs_waitgroup_done(arg);
+}
+
+TEST(go_reuses_idle_threads)
+{
+	gs_waitgroup_t wg = GS_WAITGROUP_INIT;
+	int threads, idle;
+	uint64_t created;
+
+	for (int i = 0; i < 1000; i++) {
+		gs_waitgroup_add(&wg, 1);
+		CHECK(gs_go(noop_done, &wg) == 0, "gs_go failed");
+		gs_waitgroup_wait(&wg);
+	}
+	gs__executor_stats(&threads, &idle, &created);
+	/*
+	 * A task's thread is still inside the task when the next gs_go comes,
+	 * so now and then a new thread starts; most tasks must reuse one.
+	 */
+	CHECK(created < 250, "1000 sequential tasks started %llu threads",
+	      (unsigned long long)created);
+}
+
+TEST(go_idle_threads_retire)
+{
+	gs_waitgroup_t wg = GS_WAITGROUP_INIT;
+	int threads = 0, idle;
+	uint64_t created;
+	int64_t end;
+
+	gs__executor_set_idle_timeout(20 * GS_MILLISECOND);
+	gs_waitgroup_add(&wg, 8);
+	for (int i = 0; i < 8; i++)
+		CHECK(gs_go(noop_done, &wg) == 0, "gs_go failed");
+	gs_waitgroup_wait(&wg);
+	end = gs_now() + 10 * GS_SECOND;
+	do {
+		test_sleep_ms(10);
+		gs__executor_stats(&threads, &idle, &created);
+	} while (threads > 0 && gs_now() < end);
+	CHECK(threads == 0, "%d threads still alive", threads);
+	gs_waitgroup_add(&wg, 1);
+	CHECK(gs_go(noop_done, &wg) == 0, "gs_go after retirement failed");
+	gs_waitgroup_wait(&wg);
+}
+
+static void exit_task(void *arg)
+{
+	gs_waitgroup_done(arg);
+	pthread_exit(NULL);
+}
+
+TEST(go_task_ending_its_thread_leaves_the_pool_working)
+{
+	gs_waitgroup_t wg = GS_WAITGROUP_INIT;
+	int threads, idle;
+	uint64_t created;
+
+	gs_waitgroup_add(&wg, 3);
+	for (int i = 0; i < 3; i++)
+		CHECK(gs_go(exit_task, &wg) == 0, "gs_go failed");
+	gs_waitgroup_wait(&wg);
+	gs_waitgroup_add(&wg, 100);
+	for (int i = 0; i < 100; i++)
+		CHECK(gs_go(noop_done, &wg) == 0, "gs_go failed");
+	gs_waitgroup_wait(&wg);
+	/* Once all are idle again, no dead thread may still be counted. */
+	int64_t end = gs_now() + 10 * GS_SECOND;
+	do {
+		sched_yield();
+		gs__executor_stats(&threads, &idle, &created);
+	} while (threads != idle && gs_now() < end);
+	CHECK(threads == idle, "%d threads but %d idle", threads, idle);
+}
+
+TEST_MAIN()

@@ -1,0 +1,239 @@
+/* test_waitgroup.c - gs_waitgroup_t: counting, waiting, go, misuse. */
+#include <gosync/waitgroup.h>
+
+#include "harness.h"
+
+static gs_waitgroup_t wg;
+static atomic_int finished;
+static gun_t gun;
+
+static void *finish_one(void *arg)
+{
+	(void)arg;
+	gun_wait(&gun);
+	atomic_fetch_add(&finished, 1);
+	gs_waitgroup_done(&wg);
+	return NULL;
+}
+
+TEST(waitgroup_wait_returns_after_last_done)
+{
+	enum { N = 16 };
+	pthread_t t[N];
+
+	gun_init(&gun, N);
+	gs_waitgroup_add(&wg, N);
+	for (int i = 0; i < N; i++)
+		t[i] = start_thread(finish_one, NULL);
+	gs_waitgroup_wait(&wg);
+	CHECK(atomic_load(&finished) == N, "wait returned after %d of %d",
+	      atomic_load(&finished), N);
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void *inc_done(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+	gs_waitgroup_done(&wg);
+	return NULL;
+}
+
+TEST(waitgroup_counts_two_after_every_wait)
+{
+	for (int round = 0; round < 1000; round++) {
+		atomic_int n = 0;
+		pthread_t a, b;
+
+		gs_waitgroup_add(&wg, 1);
+		a = start_thread(inc_done, &n);
+		gs_waitgroup_add(&wg, 1);
+		b = start_thread(inc_done, &n);
+		gs_waitgroup_wait(&wg);
+		CHECK(atomic_load(&n) == 2, "round %d: %d after wait", round,
+		      atomic_load(&n));
+		pthread_join(a, NULL);
+		pthread_join(b, NULL);
+	}
+}
+
+struct reuse {
+	gs_waitgroup_t wg;
+	gs_waitgroup_t waited;
+	gun_t gun;
+};
+
+static void *reuse_waiter(void *arg)
+{
+	struct reuse *r = arg;
+
+	gun_wait(&r->gun);
+	gs_waitgroup_wait(&r->wg);
+	gs_waitgroup_done(&r->waited);
+	return NULL;
+}
+
+static void *reuse_worker(void *arg)
+{
+	struct reuse *r = arg;
+
+	gun_wait(&r->gun);
+	gs_waitgroup_done(&r->wg);
+	return NULL;
+}
+
+TEST(waitgroup_reused_after_every_wait_returned_is_legal)
+{
+	struct reuse r = {GS_WAITGROUP_INIT, GS_WAITGROUP_INIT, {0}};
+	pthread_t t[12];
+
+	for (int round = 0; round < 300; round++) {
+		gs_waitgroup_add(&r.wg, 8);
+		gs_waitgroup_add(&r.waited, 4);
+		gun_init(&r.gun, 12);
+		for (int i = 0; i < 4; i++)
+			t[i] = start_thread(reuse_waiter, &r);
+		for (int i = 4; i < 12; i++)
+			t[i] = start_thread(reuse_worker, &r);
+		gs_waitgroup_wait(&r.waited);
+		for (int i = 0; i < 12; i++)
+			pthread_join(t[i], NULL);
+	}
+}
+
+static void *done_from_thread(void *arg)
+{
+	gs_waitgroup_done(arg);
+	return NULL;
+}
+
+TEST(waitgroup_laid_out_after_a_byte_still_works)
+{
+	struct {
+		char c;
+		gs_waitgroup_t wg;
+	} s = {0, GS_WAITGROUP_INIT};
+	pthread_t t;
+
+	CHECK((uintptr_t)&s.wg % 8 == 0, "misaligned at %p", (void *)&s.wg);
+	gs_waitgroup_add(&s.wg, 1);
+	t = start_thread(done_from_thread, &s.wg);
+	gs_waitgroup_wait(&s.wg);
+	pthread_join(t, NULL);
+}
+
+static void done_twice(void *arg)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+
+	(void)arg;
+	gs_waitgroup_add(&g, 1);
+	gs_waitgroup_done(&g);
+	gs_waitgroup_done(&g);
+}
+
+static void done_fresh(void *arg)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+
+	(void)arg;
+	gs_waitgroup_done(&g);
+}
+
+static void add_negative(void *arg)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+
+	(void)arg;
+	gs_waitgroup_add(&g, -1);
+}
+
+TEST(waitgroup_negative_counter_aborts)
+{
+	expect_death(done_twice, NULL, "gs: waitgroup: negative counter");
+	expect_death(done_fresh, NULL, "gs: waitgroup: negative counter");
+	expect_death(add_negative, NULL, "gs: waitgroup: negative counter");
+}
+
+TEST(waitgroup_three_dones_from_three_threads_release_wait)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+	pthread_t t[3];
+
+	gs_waitgroup_add(&g, 3);
+	for (int i = 0; i < 3; i++)
+		t[i] = start_thread(done_from_thread, &g);
+	gs_waitgroup_wait(&g);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	gs_waitgroup_wait(&g); /* zero: returns at once */
+}
+
+static atomic_int ran;
+
+static void sleepy_increment(void *arg)
+{
+	struct timespec ts = {0, (rand() % 200) * 1000};
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	atomic_fetch_add(&ran, 1);
+}
+
+TEST(waitgroup_go_counts_the_task_before_returning)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+
+	for (int round = 1; round <= 100; round++) {
+		for (int i = 0; i < 100; i++)
+			CHECK(gs_waitgroup_go(&g, sleepy_increment, NULL) == 0,
+			      "go failed");
+		gs_waitgroup_wait(&g);
+		CHECK(atomic_load(&ran) == 100 * round, "round %d: %d ran",
+		      round, atomic_load(&ran));
+	}
+}
+
+static gs_waitgroup_t nested_wg;
+
+static void leaf(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&ran, 1);
+}
+
+static void parent_task(void *arg)
+{
+	(void)arg;
+	CHECK(gs_waitgroup_go(&nested_wg, leaf, NULL) == 0, "nested go");
+	atomic_fetch_add(&ran, 1);
+}
+
+TEST(waitgroup_go_from_inside_a_task_is_counted)
+{
+	for (int i = 0; i < 50; i++)
+		CHECK(gs_waitgroup_go(&nested_wg, parent_task, NULL) == 0,
+		      "go failed");
+	gs_waitgroup_wait(&nested_wg);
+	CHECK(atomic_load(&ran) == 100, "%d ran, expected 100",
+	      atomic_load(&ran));
+}
+
+static void exit_early(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&ran, 1);
+	pthread_exit(NULL);
+}
+
+TEST(waitgroup_go_task_ending_its_thread_still_counts_done)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+
+	for (int i = 0; i < 4; i++)
+		CHECK(gs_waitgroup_go(&g, exit_early, NULL) == 0, "go failed");
+	gs_waitgroup_wait(&g);
+	CHECK(atomic_load(&ran) == 4, "%d ran", atomic_load(&ran));
+}
+
+TEST_MAIN()
