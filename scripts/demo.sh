@@ -8,7 +8,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../examples/dedupe-server/drive.sh
+# shellcheck source-path=SCRIPTDIR source=../examples/dedupe-server/drive.sh
 source "$here/../examples/dedupe-server/drive.sh"
 
 backend_ms=${DEMO_BACKEND_MS:-500}
@@ -34,7 +34,9 @@ wrong=0
 die()
 {
 	echo "demo: $*" >&2
-	[[ -f $work/server.log ]] && sed 's/^/  server: /' "$work/server.log" >&2
+	if [[ -f $work/server.log ]]; then
+		sed 's/^/  server: /' "$work/server.log" >&2
+	fi
 	exit 1
 }
 

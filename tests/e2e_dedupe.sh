@@ -13,13 +13,21 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../examples/dedupe-server/drive.sh
+# shellcheck source-path=SCRIPTDIR source=../examples/dedupe-server/drive.sh
 source "$here/../examples/dedupe-server/drive.sh"
 
 fail()
 {
+	local f
+
 	echo "FAIL: $*" >&2
-	if [[ -n ${work:-} && -f $work/server.log ]]; then
+	[[ -n ${work:-} ]] || exit 1
+	for f in "$work"/*/curl.err; do
+		[[ -s $f ]] || continue
+		echo "--- curl errors, first lines" >&2
+		head -n 5 "$f" >&2
+	done
+	if [[ -f $work/server.log ]]; then
 		echo "--- server log" >&2
 		cat "$work/server.log" >&2
 	fi

@@ -31,8 +31,9 @@
  * answer went out. A mutex orders each count against the start of the
  * drain: once draining is set under it no count can follow, so the
  * wait can neither miss a request nor see its counter rise from zero.
- * A request that comes after that, on a connection kept alive, gets a
- * 503 and a closed connection.
+ * A request that comes after that, on a connection kept alive, is
+ * refused: a 503 if it is read before the daemon stops, else a closed
+ * connection.
  *
  * Bodies are not copied: each response holds its caller's reference to
  * the shared result and releases it when libmicrohttpd frees the
@@ -48,7 +49,8 @@
  * because sigtimedwait cannot also wait on a context; that bounds the
  * extra exit latency of a timeout. The drain lasts at most one backend
  * query plus the connection timeout (10 s) of a client that stops
- * reading. Each open connection costs a thread.
+ * reading; a second signal during the drain is ignored, the bound
+ * stands. Each open connection costs a thread.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,8 +74,8 @@
 
 #include <gosync.h>
 
-#define STATS_PATH "/_stats"
-#define SIGNAL_TICK_NS (100 * GS_MILLISECOND)
+#define STATS_PATH           "/_stats"
+#define SIGNAL_TICK_NS       (100 * GS_MILLISECOND)
 #define CONNECTION_TIMEOUT_S 10u
 
 struct server {
@@ -88,16 +90,15 @@ struct server {
 	bool draining;
 	gs_waitgroup_t inflight;
 
-	atomic_ulong requests;	/* keyed requests answered 200 */
-	atomic_ulong queries;	/* backend queries started */
-	atomic_int signo;	/* the signal that ended the server */
+	atomic_ulong requests; /* keyed requests answered 200 */
+	atomic_ulong queries;  /* backend queries started */
+	atomic_int signo;      /* the signal that ended the server */
 };
 
 /* What the first handler call decided, kept in the request's req_cls. */
 static char taken_mark, refused_mark;
 
-static void
-say(const char *fmt, ...)
+static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,8 +109,7 @@ say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void
-complain(const char *fmt, ...)
+static void complain(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,16 +120,14 @@ complain(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
-shutdown_signals(sigset_t *set)
+static void shutdown_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 }
 
-static const char *
-signal_name(int signo)
+static const char *signal_name(int signo)
 {
 	switch (signo) {
 	case SIGINT:
@@ -141,8 +139,7 @@ signal_name(int signo)
 	}
 }
 
-static void
-sleep_ns(int64_t ns)
+static void sleep_ns(int64_t ns)
 {
 	struct timespec left = {ns / GS_SECOND, ns % GS_SECOND};
 
@@ -150,8 +147,7 @@ sleep_ns(int64_t ns)
 		;
 }
 
-static void
-free_body(void *value, void *arg)
+static void free_body(void *value, void *arg)
 {
 	(void)arg;
 	free(value);
@@ -167,8 +163,7 @@ struct query {
  * backend_query is the function of a flight: one slow backend call, run
  * on the leader's connection thread while the other callers wait.
  */
-static int
-backend_query(void *arg, void **value)
+static int backend_query(void *arg, void **value)
 {
 	struct query *q = arg;
 	unsigned long n = atomic_fetch_add(&q->s->queries, 1) + 1;
@@ -181,40 +176,37 @@ backend_query(void *arg, void **value)
 	return 0;
 }
 
-static enum MHD_Result
-answer_text(struct MHD_Connection *c, unsigned status, const char *text,
-	    bool close_after)
+static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status,
+                                   const char *text, bool close_after)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
-					       MHD_RESPMEM_MUST_COPY);
+	                                       MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain");
+	                        "text/plain");
 	if (close_after)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
-					"close");
+		                        "close");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result
-answer_stats(struct server *s, struct MHD_Connection *c)
+static enum MHD_Result answer_stats(struct server *s, struct MHD_Connection *c)
 {
 	char text[64];
 
 	snprintf(text, sizeof(text), "requests=%lu queries=%lu\n",
-		 atomic_load(&s->requests), atomic_load(&s->queries));
+	         atomic_load(&s->requests), atomic_load(&s->queries));
 	return answer_text(c, MHD_HTTP_OK, text, false);
 }
 
 /* Called by libmicrohttpd when it no longer needs a response's body. */
-static void
-body_release(void *cls)
+static void body_release(void *cls)
 {
 	gs_singleflight_result_t *r = cls;
 
@@ -222,8 +214,8 @@ body_release(void *cls)
 	free(r);
 }
 
-static enum MHD_Result
-answer_key(struct server *s, struct MHD_Connection *c, const char *key)
+static enum MHD_Result answer_key(struct server *s, struct MHD_Connection *c,
+                                  const char *key)
 {
 	struct query q = {s, key};
 	gs_singleflight_result_t *r;
@@ -234,22 +226,22 @@ answer_key(struct server *s, struct MHD_Connection *c, const char *key)
 	r = malloc(sizeof(*r));
 	if (r == NULL)
 		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "out of memory\n", false);
-	if (gs_singleflight_do(&s->flights, key, strlen(key), backend_query,
-			       &q, r) != 0) {
+		                   "out of memory\n", false);
+	if (gs_singleflight_do(&s->flights, key, strlen(key), backend_query, &q,
+	                       r) != 0) {
 		body_release(r);
-		return answer_text(c, MHD_HTTP_BAD_GATEWAY,
-				   "backend failed\n", false);
+		return answer_text(c, MHD_HTTP_BAD_GATEWAY, "backend failed\n",
+		                   false);
 	}
 
 	resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		strlen(r->value), r->value, body_release, r);
+	        strlen(r->value), r->value, body_release, r);
 	if (resp == NULL) {
 		body_release(r);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain");
+	                        "text/plain");
 	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	if (ret == MHD_YES)
@@ -258,8 +250,7 @@ answer_key(struct server *s, struct MHD_Connection *c, const char *key)
 }
 
 /* request_take counts a new request unless the drain has begun. */
-static bool
-request_take(struct server *s)
+static bool request_take(struct server *s)
 {
 	bool taken;
 
@@ -271,8 +262,7 @@ request_take(struct server *s)
 	return taken;
 }
 
-static void
-drain(struct server *s)
+static void drain(struct server *s)
 {
 	gs_mutex_lock(&s->mu);
 	s->draining = true;
@@ -280,10 +270,10 @@ drain(struct server *s)
 	gs_waitgroup_wait(&s->inflight);
 }
 
-static enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url,
-       const char *method, const char *version, const char *upload,
-       size_t *upload_len, void **req_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              const char *version, const char *upload,
+                              size_t *upload_len, void **req_cls)
 {
 	struct server *s = cls;
 
@@ -303,19 +293,18 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 
 	if (*req_cls == &refused_mark)
 		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "shutting down\n", true);
+		                   "shutting down\n", true);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-				   "GET only\n", false);
+		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n",
+		                   false);
 	if (strcmp(url, STATS_PATH) == 0)
 		return answer_stats(s, c);
 	return answer_key(s, c, url);
 }
 
 /* Runs once per request that reached the handler, after its answer. */
-static void
-request_done(void *cls, struct MHD_Connection *c, void **req_cls,
-	     enum MHD_RequestTerminationCode toe)
+static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct server *s = cls;
 
@@ -326,13 +315,12 @@ request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
-static struct MHD_Daemon *
-daemon_start(struct server *s)
+static struct MHD_Daemon *daemon_start(struct server *s)
 {
 	struct sockaddr_in addr;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
-			 MHD_USE_ITC;
+	                 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
+	                 MHD_USE_ITC;
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
@@ -341,26 +329,23 @@ daemon_start(struct server *s)
 
 	/* MHD_USE_ITC: MHD_quiesce_daemon needs it in this thread mode. */
 	return MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				MHD_OPTION_NOTIFY_COMPLETED, request_done, s,
-				MHD_OPTION_CONNECTION_TIMEOUT,
-				CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	                        MHD_OPTION_NOTIFY_COMPLETED, request_done, s,
+	                        MHD_OPTION_CONNECTION_TIMEOUT,
+	                        CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 }
 
-static void
-say_reason(struct server *s, int cause)
+static void say_reason(struct server *s, int cause)
 {
 	if (cause == EINTR)
-		say("shutdown: signal %s",
-		    signal_name(atomic_load(&s->signo)));
+		say("shutdown: signal %s", signal_name(atomic_load(&s->signo)));
 	else if (cause == ETIMEDOUT)
 		say("shutdown: timeout");
 	else
 		say("shutdown: error: %s", strerror(cause));
 }
 
-static int
-http_task(gs_ctx_t *ctx, void *arg)
+static int http_task(gs_ctx_t *ctx, void *arg)
 {
 	struct server *s = arg;
 	const union MHD_DaemonInfo *info;
@@ -373,7 +358,7 @@ http_task(gs_ctx_t *ctx, void *arg)
 	if (d == NULL) {
 		err = errno != 0 ? errno : EIO;
 		complain("cannot listen on 127.0.0.1:%u: %s", s->port,
-			 strerror(err));
+		         strerror(err));
 		return err;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -392,8 +377,7 @@ http_task(gs_ctx_t *ctx, void *arg)
 	return 0;
 }
 
-static int
-signal_task(gs_ctx_t *ctx, void *arg)
+static int signal_task(gs_ctx_t *ctx, void *arg)
 {
 	struct server *s = arg;
 	const struct timespec tick = {0, SIGNAL_TICK_NS};
@@ -418,8 +402,7 @@ struct options {
 	long timeout_ms;
 };
 
-static bool
-parse_count(const char *text, long max, long *out)
+static bool parse_count(const char *text, long max, long *out)
 {
 	char *end;
 	long v;
@@ -432,8 +415,7 @@ parse_count(const char *text, long max, long *out)
 	return true;
 }
 
-static void
-usage(FILE *f)
+static void usage(FILE *f)
 {
 	fputs("usage: dedupe_server [--port N] [--backend-ms N]"
 	      " [--timeout-ms N]\n"
@@ -444,15 +426,14 @@ usage(FILE *f)
 	      f);
 }
 
-static int
-parse_options(int argc, char **argv, struct options *o)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"backend-ms", required_argument, NULL, 'b'},
-		{"timeout-ms", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"port", required_argument, NULL, 'p'},
+	        {"backend-ms", required_argument, NULL, 'b'},
+	        {"timeout-ms", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 	bool ok;
@@ -487,8 +468,7 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct options o = {0, 200, 0};
 	struct server s = {.flights = GS_SINGLEFLIGHT_INIT(free_body, NULL)};
@@ -509,7 +489,7 @@ main(int argc, char **argv)
 
 	if (o.timeout_ms > 0 &&
 	    gs_ctx_with_timeout(parent, o.timeout_ms * GS_MILLISECOND,
-				&parent) != 0) {
+	                        &parent) != 0) {
 		complain("out of memory");
 		return 1;
 	}

@@ -1,3 +1,7 @@
+# shellcheck shell=bash
+# The DS_* variables set here are the results for the sourcing script.
+# shellcheck disable=SC2034
+
 # drive.sh - bash functions that start dedupe_server, send it bursts of
 # parallel requests with curl and stop it; sourced by scripts/demo.sh
 # and tests/e2e_dedupe.sh so that the demo shows what the test checks.
@@ -14,7 +18,7 @@ DS_PID=
 DS_WATCHDOG=
 DS_ERR=
 
-# ds_now_us prints the wall clock in microseconds, without a fork.
+# ds_now_us prints the wall clock in microseconds, with no call of date.
 ds_now_us()
 {
 	local t=${EPOCHREALTIME//[!0-9]/}
@@ -30,7 +34,10 @@ ds_start()
 
 	shift 2
 	# Made first: the child's own redirection may come after our read.
-	: >"$log" || return 1
+	: >"$log" || {
+		DS_ERR="cannot write $log"
+		return 1
+	}
 	"$bin" --port 0 "$@" >"$log" 2>&1 &
 	DS_PID=$!
 	for ((i = 0; i < DS_START_S * 20; i++)); do
@@ -78,7 +85,10 @@ ds_burst()
 	shift 2
 	keys=("$@")
 	DS_KEYS=${#keys[@]}
-	mkdir -p "$dir" || return 1
+	mkdir -p "$dir" || {
+		DS_ERR="cannot make $dir"
+		return 1
+	}
 	for ((i = 0; i < n; i++)); do
 		k=${keys[i % DS_KEYS]}
 		printf 'url = "http://127.0.0.1:%s/%s?n=%d"\n' \
