@@ -103,33 +103,51 @@ TEST(errgroup_parent_cancel_reaches_the_tasks)
 	gs_ctx_unref(parent);
 }
 
-static gate_t gates[4] = {GATE_INIT, GATE_INIT, GATE_INIT, GATE_INIT};
-
-static int fail_in_turn(gs_ctx_t *ctx, void *arg)
-{
-	int i = (int)(intptr_t)arg;
-
-	(void)ctx;
-	gate_wait(&gates[i]);
-	if (i + 1 < 4)
-		gate_open(&gates[i + 1]);
-	return i == 1 ? 0 : 100 + i;
-}
-
 TEST(errgroup_errors_lists_every_failure_in_the_order_they_failed)
 {
 	gs_errgroup_t g = GS_ERRGROUP_INIT;
 	gs_errgroup_error_t list[8];
+	int codes[] = {100, 0, 102, 103};
+	size_t want = 0;
 
-	for (int i = 3; i >= 0; i--)
-		gs_errgroup_go(&g, fail_in_turn, (void *)(intptr_t)i);
-	gate_open(&gates[0]);
+	/* One task at a time, each failure recorded before the next starts. */
+	for (int i = 0; i < 4; i++) {
+		int64_t end = test_now() + 10 * 1000000000ll;
+
+		gs_errgroup_go(&g, return_arg, (void *)(intptr_t)codes[i]);
+		if (codes[i] == 0)
+			continue;
+		want++;
+		while (gs_errgroup_errors(&g, NULL, 0) < want &&
+		       test_now() < end)
+			sched_yield();
+	}
 	CHECK(gs_errgroup_wait(&g) == 100, "first error lost");
 	CHECK(gs_errgroup_errors(&g, list, 8) == 3, "not three failures");
 	CHECK(list[0].err == 100 && list[1].err == 102 && list[2].err == 103,
 	      "order %d %d %d", list[0].err, list[1].err, list[2].err);
-	CHECK((intptr_t)list[2].arg == 3, "arg not kept");
+	CHECK((intptr_t)list[2].arg == 103, "arg not kept");
 	CHECK(gs_errgroup_errors(&g, list, 1) == 3, "count depends on cap");
+	gs_errgroup_destroy(&g);
+}
+
+TEST(errgroup_errors_keeps_thousands_of_failures)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	static gs_errgroup_error_t list[2000];
+	int seen[2000] = {0};
+
+	for (int i = 0; i < 2000; i++)
+		gs_errgroup_go(&g, return_arg, (void *)(intptr_t)(1000 + i));
+	CHECK(gs_errgroup_wait(&g) >= 1000, "no first error");
+	CHECK(gs_errgroup_errors(&g, list, 2000) == 2000, "lost failures");
+	for (int i = 0; i < 2000; i++) {
+		int k = list[i].err - 1000;
+		CHECK(k >= 0 && k < 2000 && !seen[k] &&
+			      (intptr_t)list[i].arg == list[i].err,
+		      "entry %d is %d", i, list[i].err);
+		seen[k] = 1;
+	}
 	gs_errgroup_destroy(&g);
 }
 

@@ -87,9 +87,11 @@ int gs_errgroup_wait(gs_errgroup_t *g);
 
 /*
  * gs_errgroup_errors copies up to cap of the failed tasks, in the order
- * they failed, into out and returns how many failed in all. Call it
- * after wait. An entry that could not be recorded for lack of memory is
- * still counted, and the first error is never lost.
+ * they failed, into out (which may be NULL when cap is 0) and returns
+ * how many failed in all. After wait the list is complete; during the
+ * run it holds the failures recorded so far. An entry that could not be
+ * recorded for lack of memory is still counted, and the first error is
+ * never lost.
  */
 size_t gs_errgroup_errors(gs_errgroup_t *g, gs_errgroup_error_t *out,
 			  size_t cap);
