@@ -129,12 +129,12 @@ static inline void gate_wait(gate_t *g)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* Spin-yields until *v reaches want or ms pass; returns the last value. */
+/* Spin-yields until *v is at least want or ms pass; returns the value. */
 static inline int wait_for_int(atomic_int *v, int want, int ms)
 {
 	int64_t end = test_now() + (int64_t)ms * 1000000;
 	int got;
-	while ((got = atomic_load(v)) != want && test_now() < end)
+	while ((got = atomic_load(v)) < want && test_now() < end)
 		sched_yield();
 	return got;
 }

@@ -1,9 +1,18 @@
 /* test_mutex.c - gs_mutex_t: exclusion, trylock, and misuse. */
 #include <gosync/mutex.h>
+#include <gosync/runtime.h>
 
 #include "harness.h"
 
-_Static_assert(sizeof(gs_mutex_t) == 4, "a gs_mutex_t is 4 bytes");
+_Static_assert(sizeof(gs_mutex_t) == 8, "a gs_mutex_t is 8 bytes");
+
+/* The state word's bits, as src/sync/mutex.c lays them out. */
+enum { M_LOCKED = 1, M_STARVING = 4, M_WAITER_SHIFT = 3 };
+
+static uint32_t state_of(gs_mutex_t *m)
+{
+	return __atomic_load_n(&m->state_, __ATOMIC_SEQ_CST);
+}
 
 enum { THREADS = 8, ITERS = 20000 };
 
@@ -132,6 +141,161 @@ TEST(mutex_unlock_of_unlocked_mutex_aborts)
 TEST(mutex_second_unlock_aborts)
 {
 	expect_death(unlock_twice, NULL, "gs: mutex: unlock of unlocked mutex");
+}
+
+static gs_mutex_t starve_mu;
+static atomic_int waiter_locked;
+
+static void *starved_waiter(void *arg)
+{
+	(void)arg;
+	gs_mutex_lock(&starve_mu);
+	atomic_store(&waiter_locked, 1);
+	gs_mutex_unlock(&starve_mu);
+	return NULL;
+}
+
+static bool wait_state(gs_mutex_t *m, uint32_t mask, uint32_t want, int ms)
+{
+	int64_t end = gs_now() + ms * GS_MILLISECOND;
+
+	while ((state_of(m) & mask) != want)
+		if (gs_now() > end)
+			return false;
+	return true;
+}
+
+TEST(mutex_waiter_over_1ms_gets_hand_off_and_trylock_fails_meanwhile)
+{
+	int handed = 0;
+
+	for (int round = 0; round < 50 && !handed; round++) {
+		pthread_t w;
+
+		atomic_store(&waiter_locked, 0);
+		gs_mutex_lock(&starve_mu);
+		w = start_thread(starved_waiter, NULL);
+		CHECK(wait_state(&starve_mu, ~7u, 1u << M_WAITER_SHIFT, 5000),
+		      "the waiter never queued");
+		test_sleep_ms(3);
+		/* Unlock and barge straight back in, as a newcomer would. */
+		gs_mutex_unlock(&starve_mu);
+		gs_mutex_lock(&starve_mu);
+		if (!wait_state(&starve_mu, M_STARVING, M_STARVING, 200)) {
+			gs_mutex_unlock(&starve_mu); /* it won the race */
+			pthread_join(w, NULL);
+			continue;
+		}
+		handed = 1;
+		gs_mutex_unlock(&starve_mu); /* hands the mutex to the waiter */
+		bool got = gs_mutex_trylock(&starve_mu);
+		/* Only a waiter already through may have left it free. */
+		CHECK(!got || atomic_load(&waiter_locked),
+		      "trylock took a mutex in hand-off mode");
+		if (got)
+			gs_mutex_unlock(&starve_mu);
+		pthread_join(w, NULL);
+		CHECK(atomic_load(&waiter_locked), "the waiter never locked");
+	}
+	CHECK(handed, "no round reached hand-off mode");
+	CHECK(state_of(&starve_mu) == 0, "state 0x%x at the end",
+	      state_of(&starve_mu));
+}
+
+static atomic_int stop_hog, hog_rounds;
+
+static void *hog(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_hog)) {
+		gs_mutex_lock(&starve_mu);
+		int64_t end = gs_now() + 100 * GS_MICROSECOND;
+		while (gs_now() < end)
+			;
+		gs_mutex_unlock(&starve_mu);
+		atomic_fetch_add(&hog_rounds, 1);
+	}
+	return NULL;
+}
+
+TEST(mutex_waiter_is_not_starved_by_a_thread_relocking_in_a_loop)
+{
+	pthread_t h = start_thread(hog, NULL);
+	int64_t start;
+
+	wait_for_int(&hog_rounds, 10, 5000); /* the loop is running */
+	start = gs_now();
+
+	for (int i = 0; i < 20; i++) {
+		gs_mutex_lock(&starve_mu);
+		gs_mutex_unlock(&starve_mu);
+	}
+	CHECK(atomic_load(&hog_rounds) >= 10, "the hog never ran");
+	atomic_store(&stop_hog, 1);
+	pthread_join(h, NULL);
+	CHECK(gs_now() - start < 10 * GS_SECOND, "20 locks took %lld ms",
+	      (long long)((gs_now() - start) / GS_MILLISECOND));
+}
+
+TEST(mutex_lock_until_times_out_while_held_and_works_after)
+{
+	gs_mutex_t m = GS_MUTEX_INIT;
+	int64_t start;
+
+	CHECK(gs_mutex_lock_until(&m, gs_now() - GS_SECOND) == 0,
+	      "a free mutex refused a past deadline");
+	start = gs_now();
+	CHECK(gs_mutex_lock_until(&m, start + 20 * GS_MILLISECOND) ==
+		      ETIMEDOUT,
+	      "locked a held mutex");
+	CHECK(gs_now() - start >= 20 * GS_MILLISECOND, "gave up early");
+	CHECK(state_of(&m) == M_LOCKED, "state 0x%x after the timeout",
+	      state_of(&m));
+	gs_mutex_unlock(&m);
+	CHECK(gs_mutex_trylock(&m), "mutex unusable after a timeout");
+	gs_mutex_unlock(&m);
+}
+
+static gs_mutex_t timed_mu;
+static int timed_inside;
+static atomic_int timed_ok, timed_out;
+
+static void *timed_locker(void *arg)
+{
+	(void)arg;
+	gun_wait(&gun);
+	for (int i = 0; i < 2000; i++) {
+		int64_t d = gs_now() + (rand() % 200) * GS_MICROSECOND;
+		if (gs_mutex_lock_until(&timed_mu, d) != 0) {
+			atomic_fetch_add(&timed_out, 1);
+			continue;
+		}
+		CHECK(++timed_inside == 1, "%d inside", timed_inside);
+		int64_t end = gs_now() + (rand() % 50) * GS_MICROSECOND;
+		while (gs_now() < end)
+			;
+		timed_inside--;
+		atomic_fetch_add(&timed_ok, 1);
+		gs_mutex_unlock(&timed_mu);
+	}
+	return NULL;
+}
+
+TEST(mutex_timed_waiters_giving_up_keep_the_state_consistent)
+{
+	pthread_t t[6];
+
+	gun_init(&gun, 6);
+	for (int i = 0; i < 6; i++)
+		t[i] = start_thread(timed_locker, NULL);
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	CHECK(state_of(&timed_mu) == 0, "state 0x%x, expected 0",
+	      state_of(&timed_mu));
+	CHECK(atomic_load(&timed_ok) + atomic_load(&timed_out) == 12000,
+	      "lost attempts");
+	CHECK(gs_mutex_trylock(&timed_mu), "mutex unusable at the end");
+	gs_mutex_unlock(&timed_mu);
 }
 
 TEST_MAIN()

@@ -1,10 +1,18 @@
 /*
  * gosync/mutex.h - gs_mutex_t, Go's sync.Mutex.
  *
- * A mutual exclusion lock of 4 bytes. The all-zero mutex is unlocked and
+ * A mutual exclusion lock of 8 bytes. The all-zero mutex is unlocked and
  * ready; GS_MUTEX_INIT says so in an initializer. It is not recursive,
  * and it has no owner: any thread may unlock a mutex that another thread
  * locked. A mutex must not be moved or copied while anyone uses it.
+ *
+ * Fairness, as in Go: normally a thread that arrives while the mutex is
+ * contended may take it before threads already asleep, which keeps it
+ * fast. A waiter that has waited more than 1 ms switches the mutex to
+ * hand-off mode, where unlock passes ownership to a waiting thread
+ * (the longest-sleeping one, as the kernel orders them) and newcomers
+ * queue behind; the mutex returns to normal mode once the waiters are
+ * served quickly again.
  */
 #ifndef GOSYNC_MUTEX_H
 #define GOSYNC_MUTEX_H
@@ -17,11 +25,12 @@ extern "C" {
 #endif
 
 typedef struct gs_mutex {
-	/* Private: the state word of src/sync/mutex.c. */
+	/* Private: the state word and semaphore of src/sync/mutex.c. */
 	uint32_t state_;
+	uint32_t sema_;
 } gs_mutex_t;
 
-#define GS_MUTEX_INIT {0}
+#define GS_MUTEX_INIT {0, 0}
 
 /*
  * gs_mutex_lock locks m, blocking until it is free. Unlock number n
@@ -31,8 +40,17 @@ typedef struct gs_mutex {
 void gs_mutex_lock(gs_mutex_t *m);
 
 /*
+ * gs_mutex_lock_until is gs_mutex_lock that gives up at deadline (a
+ * gs_now() value): returns 0 with m locked, or ETIMEDOUT without it.
+ * A past deadline still takes a free mutex.
+ */
+int gs_mutex_lock_until(gs_mutex_t *m, int64_t deadline);
+
+/*
  * gs_mutex_trylock locks m if it is free and returns true; returns false
- * at once otherwise. A false return synchronises with nothing.
+ * at once otherwise, and always in hand-off mode, where the mutex
+ * belongs to the threads already waiting. A false return synchronises
+ * with nothing.
  */
 bool gs_mutex_trylock(gs_mutex_t *m);
 

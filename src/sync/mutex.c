@@ -1,35 +1,67 @@
 /*
- * mutex.c - gs_mutex_t: a 4-byte lock that sleeps in the wait layer.
+ * mutex.c - gs_mutex_t: Go's two-mode mutex in 8 bytes, sleeping in the
+ * wait layer.
  *
  * Promise: mutual exclusion; unlock n synchronises before the lock
- * n + 1 that follows it; an unlock of an unlocked mutex aborts.
+ * n + 1 that follows it; an unlock of an unlocked mutex aborts; no
+ * waiter starves: one that has waited over 1 ms turns the mutex over to
+ * hand-off mode.
  *
- * State word:
+ * State word (state_):
  *
- *	UNLOCKED   0  free
- *	LOCKED     1  held, and no thread sleeps on the word
- *	CONTENDED  2  held, and sleepers may exist: unlock must wake one
+ *	LOCKED    bit 0   held
+ *	WOKEN     bit 1   one waiter is awake and contending (woken from
+ *	                  the semaphore, or spinning), so unlock need not
+ *	                  wake another
+ *	STARVING  bit 2   hand-off mode
+ *	waiters   bits 3+ threads counted as waiting on the semaphore
  *
- * Lock takes the word from UNLOCKED to LOCKED with one compare-and-swap.
- * Failing that it spins a little, where a second CPU can release the
- * lock meanwhile, then exchanges in CONTENDED and sleeps while the word
- * stays CONTENDED. A thread that wakes takes the lock by exchanging
- * CONTENDED in again, because it cannot know whether others still
- * sleep; the price is at most one needless wake per contended episode.
- * Unlock exchanges in UNLOCKED and wakes one sleeper when it took away
- * CONTENDED.
+ * sema_ is a counting semaphore of wake permits; waiters sleep on it in
+ * the wait layer. An unlock that wakes a waiter removes one from the
+ * waiter count and posts one permit, so at every moment
  *
- * Memory orders: the successful CAS or exchange of lock is an acquire
- * and the exchange of unlock a release, the pair that orders one
- * critical section before the next. Spinning loads are relaxed; only a
- * successful CAS publishes anything.
+ *	waiters + unconsumed permits = threads in the waiting phase.
  *
- * Rejected: a ticket lock, which is fair but collapses when the next
- * ticket holder is descheduled, and a queue of waiters in the word,
- * which needs more than 4 bytes. Limits: this mutex lets arriving
- * threads barge past sleepers, so a sleeper can in principle wait while
- * others keep taking the lock; there is no hand-off mode yet.
+ * Normal mode: arriving threads compete with the woken waiter and
+ * usually win, being already on a CPU; that is what makes the mutex
+ * fast under contention. A thread spins a few rounds first when another
+ * CPU may release the lock soon. A woken waiter that loses goes back to
+ * sleep, and once it has waited more than 1 ms it sets STARVING.
+ *
+ * Hand-off mode: unlock leaves LOCKED clear but posts a permit, and the
+ * thread that takes the permit owns the mutex; arriving threads see
+ * STARVING, do not take the lock, and queue. The new owner sets LOCKED
+ * and leaves hand-off mode if it is the last waiter or waited under
+ * 1 ms, as Go does. Which waiter takes a permit is the wait layer's
+ * choice: the kernel's futex queue wakes threads of equal priority in
+ * the order they slept, and the parking lot always does.
+ *
+ * A waiter with a deadline (lock_until) that times out must leave the
+ * count without breaking the invariant. If a permit is there it takes
+ * it, as if woken. If the count is zero, an unlocker has just taken its
+ * entry and a permit is on its way, so it waits for that permit; if the
+ * mutex is mid hand-off (STARVING, not LOCKED), the permit in flight may
+ * be the one it must take, so it waits too. Otherwise it removes one
+ * waiter by compare-and-swap (entries are anonymous, so any one will do)
+ * and clears STARVING if it was the last. A permit taken after the
+ * deadline is honoured: the caller gets the mutex and 0.
+ *
+ * Memory orders: the CAS that sets LOCKED, and the add that takes the
+ * mutex over in hand-off, are acquires; the subtraction of LOCKED in
+ * unlock is a release, and the permit post is a release paired with
+ * the acquire of the permit take, which orders a hand-off. Loads that
+ * only feed a later CAS are relaxed.
+ *
+ * Rejected: a 4-byte word with the waiters sleeping on the state word
+ * itself. The word changes on every arrival, so sleeps keep failing
+ * with EAGAIN, and a wake cannot be given to one thread; hand-off needs
+ * a permit that exactly one thread consumes. Limits: a waiter
+ * re-queued after losing to a newcomer goes to the back, not the front
+ * as in Go, because the wait layer has no front; the 1 ms rule bounds
+ * the cost.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include <gosync/mutex.h>
@@ -38,62 +70,240 @@
 #include "runtime/platform.h"
 #include "runtime/wait.h"
 
-enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
+enum {
+	LOCKED = 1,
+	WOKEN = 2,
+	STARVING = 4,
+	WAITER_SHIFT = 3,
+	WAITER = 1 << WAITER_SHIFT,
+};
 
-/* Spins before sleeping: about a critical section's worth of pauses. */
-#define SPIN_LIMIT 100
+#define STARVATION_NS GS_MILLISECOND
+#define SPIN_ROUNDS 4
+#define SPIN_PAUSES 30
 
-static void mutex_lock_slow(_Atomic uint32_t *w)
+_Static_assert(sizeof(gs_mutex_t) == 8, "gs_mutex_t is 8 bytes");
+
+static bool sema_try(_Atomic uint32_t *sema)
 {
-	uint32_t expect;
+	uint32_t s = atomic_load_explicit(sema, memory_order_relaxed);
 
-	if (gs__ncpu() > 1) {
-		for (int i = 0; i < SPIN_LIMIT; i++) {
-			expect = UNLOCKED;
-			if (atomic_load_explicit(w, memory_order_relaxed) ==
-				    UNLOCKED &&
-			    atomic_compare_exchange_weak_explicit(
-				    w, &expect, LOCKED, memory_order_acquire,
-				    memory_order_relaxed))
-				return;
-			gs__spin_pause();
+	/* Acquire: pairs with the release add of sema_post. */
+	while (s > 0)
+		if (atomic_compare_exchange_weak_explicit(
+			    sema, &s, s - 1, memory_order_acquire,
+			    memory_order_relaxed))
+			return true;
+	return false;
+}
+
+static int sema_take(_Atomic uint32_t *sema, int64_t deadline)
+{
+	while (!sema_try(sema))
+		if (gs__wait(sema, 0, deadline) == ETIMEDOUT)
+			return sema_try(sema) ? 0 : ETIMEDOUT;
+	return 0;
+}
+
+static void sema_post(_Atomic uint32_t *sema)
+{
+	atomic_fetch_add_explicit(sema, 1, memory_order_release);
+	gs__wake(sema, 1);
+}
+
+static bool can_spin(int round)
+{
+	return round < SPIN_ROUNDS && gs__ncpu() > 1;
+}
+
+static void inconsistent(void)
+{
+	gs__misuse("mutex", "inconsistent mutex state");
+}
+
+/*
+ * A waiter whose deadline passed leaves the count. Returns true when it
+ * took a permit instead, and so must go on as a woken waiter.
+ */
+static bool leave_queue(_Atomic uint32_t *st, _Atomic uint32_t *sema)
+{
+	uint32_t old, new;
+
+	for (;;) {
+		if (sema_try(sema))
+			return true;
+		old = atomic_load_explicit(st, memory_order_relaxed);
+		if ((old >> WAITER_SHIFT) == 0 ||
+		    (old & (STARVING | LOCKED)) == STARVING) {
+			/* A permit is in flight; it is near, so yield. */
+			sched_yield();
+			continue;
 		}
+		new = old - WAITER;
+		if ((new >> WAITER_SHIFT) == 0)
+			new &= ~(uint32_t)STARVING;
+		if (atomic_compare_exchange_weak_explicit(
+			    st, &old, new, memory_order_relaxed,
+			    memory_order_relaxed))
+			return false;
 	}
-	/* Acquire: pairs with the release exchange in gs_mutex_unlock. */
-	while (atomic_exchange_explicit(w, CONTENDED, memory_order_acquire) !=
-	       UNLOCKED)
-		gs__wait(w, CONTENDED, GS_NEVER);
+}
+
+/* Drops WOKEN, which an awake waiter owns, before giving up. */
+static int give_up(_Atomic uint32_t *st, bool awoke)
+{
+	uint32_t old = atomic_load_explicit(st, memory_order_relaxed);
+
+	while (awoke && !atomic_compare_exchange_weak_explicit(
+				st, &old, old & ~(uint32_t)WOKEN,
+				memory_order_relaxed, memory_order_relaxed))
+		;
+	return ETIMEDOUT;
+}
+
+/* Takes over from a hand-off; returns 0 (the mutex is held). */
+static int take_handoff(_Atomic uint32_t *st, uint32_t old, bool starving)
+{
+	uint32_t delta = LOCKED - WAITER;
+
+	if ((old & (LOCKED | WOKEN)) || (old >> WAITER_SHIFT) == 0)
+		inconsistent();
+	if (!starving || (old >> WAITER_SHIFT) == 1)
+		delta -= STARVING;
+	/* Acquire: pairs with the release of the unlock that handed off. */
+	atomic_fetch_add_explicit(st, delta, memory_order_acquire);
+	return 0;
+}
+
+static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
+{
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+	_Atomic uint32_t *sema = GS__ATOMIC32(&m->sema_);
+	uint32_t old = atomic_load_explicit(st, memory_order_relaxed), new;
+	int64_t wait_start = 0;
+	bool starving = false, awoke = false;
+	int round = 0;
+
+	for (;;) {
+		/* Spin while held in normal mode; claim WOKEN meanwhile. */
+		if ((old & (LOCKED | STARVING)) == LOCKED && can_spin(round)) {
+			if (!awoke && !(old & WOKEN) &&
+			    (old >> WAITER_SHIFT) != 0 &&
+			    atomic_compare_exchange_weak_explicit(
+				    st, &old, old | WOKEN,
+				    memory_order_relaxed,
+				    memory_order_relaxed))
+				awoke = true;
+			for (int i = 0; i < SPIN_PAUSES; i++)
+				gs__spin_pause();
+			round++;
+			old = atomic_load_explicit(st, memory_order_relaxed);
+			continue;
+		}
+		new = old;
+		if (!(old & STARVING))
+			new |= LOCKED;
+		if (old & (LOCKED | STARVING)) {
+			if (deadline != GS_NEVER && gs_now() >= deadline)
+				return give_up(st, awoke);
+			new += WAITER;
+		}
+		if (starving && (old & LOCKED))
+			new |= STARVING;
+		if (awoke) {
+			if (!(new & WOKEN))
+				inconsistent();
+			new &= ~(uint32_t)WOKEN;
+		}
+		if (!atomic_compare_exchange_weak_explicit(
+			    st, &old, new, memory_order_acquire,
+			    memory_order_relaxed))
+			continue;
+		if (!(old & (LOCKED | STARVING)))
+			return 0; /* locked by the CAS */
+
+		/* Queued: sleep for a permit. */
+		if (wait_start == 0)
+			wait_start = gs_now();
+		if (sema_take(sema, deadline) == ETIMEDOUT &&
+		    !leave_queue(st, sema))
+			return ETIMEDOUT;
+		starving = starving || gs_now() - wait_start > STARVATION_NS;
+		old = atomic_load_explicit(st, memory_order_relaxed);
+		if (old & STARVING)
+			return take_handoff(st, old, starving);
+		awoke = true;
+		round = 0;
+	}
 }
 
 void gs_mutex_lock(gs_mutex_t *m)
 {
-	_Atomic uint32_t *w = GS__ATOMIC32(&m->state_);
-	uint32_t expect = UNLOCKED;
+	uint32_t expect = 0;
 
-	if (!atomic_compare_exchange_strong_explicit(w, &expect, LOCKED,
-						     memory_order_acquire,
-						     memory_order_relaxed))
-		mutex_lock_slow(w);
+	if (!atomic_compare_exchange_strong_explicit(
+		    GS__ATOMIC32(&m->state_), &expect, LOCKED,
+		    memory_order_acquire, memory_order_relaxed))
+		mutex_lock_slow(m, GS_NEVER);
+}
+
+int gs_mutex_lock_until(gs_mutex_t *m, int64_t deadline)
+{
+	uint32_t expect = 0;
+
+	if (atomic_compare_exchange_strong_explicit(
+		    GS__ATOMIC32(&m->state_), &expect, LOCKED,
+		    memory_order_acquire, memory_order_relaxed))
+		return 0;
+	return mutex_lock_slow(m, deadline);
 }
 
 bool gs_mutex_trylock(gs_mutex_t *m)
 {
-	uint32_t expect = UNLOCKED;
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+	uint32_t old = atomic_load_explicit(st, memory_order_relaxed);
 
+	if (old & (LOCKED | STARVING))
+		return false;
 	return atomic_compare_exchange_strong_explicit(
-		GS__ATOMIC32(&m->state_), &expect, LOCKED,
-		memory_order_acquire, memory_order_relaxed);
+		st, &old, old | LOCKED, memory_order_acquire,
+		memory_order_relaxed);
+}
+
+static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
+{
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+	uint32_t old = new;
+
+	if (!((new + LOCKED) & LOCKED))
+		gs__misuse("mutex", "unlock of unlocked mutex");
+	if (new & STARVING) {
+		sema_post(GS__ATOMIC32(&m->sema_)); /* hand off */
+		return;
+	}
+	for (;;) {
+		/* Nobody to wake, or someone awake already or owning it. */
+		if ((old >> WAITER_SHIFT) == 0 ||
+		    (old & (LOCKED | WOKEN | STARVING)))
+			return;
+		new = (old - WAITER) | WOKEN;
+		if (atomic_compare_exchange_weak_explicit(
+			    st, &old, new, memory_order_relaxed,
+			    memory_order_relaxed)) {
+			sema_post(GS__ATOMIC32(&m->sema_));
+			return;
+		}
+	}
 }
 
 void gs_mutex_unlock(gs_mutex_t *m)
 {
-	_Atomic uint32_t *w = GS__ATOMIC32(&m->state_);
 	/* Release: pairs with the acquire of the next lock. */
-	uint32_t old = atomic_exchange_explicit(w, UNLOCKED,
-						memory_order_release);
+	uint32_t new = atomic_fetch_sub_explicit(GS__ATOMIC32(&m->state_),
+						 LOCKED,
+						 memory_order_release) -
+		       LOCKED;
 
-	if (old == CONTENDED)
-		gs__wake(w, 1);
-	else if (old != LOCKED)
-		gs__misuse("mutex", "unlock of unlocked mutex");
+	if (new != 0)
+		mutex_unlock_slow(m, new);
 }
