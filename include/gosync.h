@@ -5,8 +5,10 @@
 #ifndef GOSYNC_H
 #define GOSYNC_H
 
+#include "gosync/cond.h"
 #include "gosync/context.h"
 #include "gosync/errgroup.h"
+#include "gosync/locker.h"
 #include "gosync/mutex.h"
 #include "gosync/once.h"
 #include "gosync/runtime.h"

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "locker.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -60,6 +62,22 @@ bool gs_mutex_trylock(gs_mutex_t *m);
  * "gs: mutex: unlock of unlocked mutex".
  */
 void gs_mutex_unlock(gs_mutex_t *m);
+
+/*
+ * The mutex as a gs_locker_t: GS_MUTEX_LOCKER(m) in an initializer,
+ * gs_mutex_locker(m) in code. gs_mutex_lock_any and gs_mutex_unlock_any
+ * are gs_mutex_lock and gs_mutex_unlock taking a void pointer.
+ */
+void gs_mutex_lock_any(void *m);
+void gs_mutex_unlock_any(void *m);
+#define GS_MUTEX_LOCKER(m)                                                  \
+	GS_LOCKER(gs_mutex_lock_any, gs_mutex_unlock_any, (m))
+
+static inline gs_locker_t gs_mutex_locker(gs_mutex_t *m)
+{
+	gs_locker_t l = GS_MUTEX_LOCKER(m);
+	return l;
+}
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #ifndef GOSYNC_WAITGROUP_H
 #define GOSYNC_WAITGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -50,6 +51,12 @@ void gs_waitgroup_done(gs_waitgroup_t *wg);
  * returned".
  */
 void gs_waitgroup_wait(gs_waitgroup_t *wg);
+
+/*
+ * gs_waitgroup_wait_until is gs_waitgroup_wait giving up at deadline:
+ * true when the counter reached zero, false on the deadline.
+ */
+bool gs_waitgroup_wait_until(gs_waitgroup_t *wg, int64_t deadline);
 
 /*
  * gs_waitgroup_go adds one to the counter, runs fn(arg) with gs_go, and

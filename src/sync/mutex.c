@@ -307,3 +307,13 @@ void gs_mutex_unlock(gs_mutex_t *m)
 	if (new != 0)
 		mutex_unlock_slow(m, new);
 }
+
+void gs_mutex_lock_any(void *m)
+{
+	gs_mutex_lock(m);
+}
+
+void gs_mutex_unlock_any(void *m)
+{
+	gs_mutex_unlock(m);
+}

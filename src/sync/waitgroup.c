@@ -29,10 +29,18 @@
  *
  * Rejected: a semaphore posted once per waiter (Go's layout), which
  * needs a count of posts; one generation word wakes everyone with one
- * call. Limits: the counter is 32-bit and its overflow is not checked,
- * as in Go.
+ * call.
+ *
+ * wait_until: a waiter whose deadline passes takes itself out of the
+ * waiter count by compare-and-swap, but only while the counter is not
+ * zero; at zero a releaser owns the state and the waiter counts as
+ * released. Limits: the counter is 32-bit and its overflow is not
+ * checked, as in Go.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include <gosync/runtime.h>
 #include <gosync/waitgroup.h>
@@ -80,7 +88,32 @@ void gs_waitgroup_done(gs_waitgroup_t *wg)
 	gs_waitgroup_add(wg, -1);
 }
 
-static void waitgroup_wait_slow(gs_waitgroup_t *wg)
+/*
+ * A waiter whose deadline passed leaves the waiter count, unless its
+ * round has been released meanwhile. While the counter reads zero a
+ * releaser owns the state and is about to bump gen_, so the waiter waits
+ * for that instead of touching the state.
+ */
+static bool waitgroup_leave(_Atomic uint64_t *st, _Atomic uint32_t *gen,
+			    uint32_t g)
+{
+	for (;;) {
+		uint64_t s = atomic_load_explicit(st, memory_order_acquire);
+
+		if (atomic_load_explicit(gen, memory_order_acquire) != g)
+			return true;
+		if (COUNTER(s) == 0) {
+			sched_yield();
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(
+			    st, &s, s - 1, memory_order_relaxed,
+			    memory_order_relaxed))
+			return false;
+	}
+}
+
+static bool waitgroup_wait_slow(gs_waitgroup_t *wg, int64_t deadline)
 {
 	_Atomic uint64_t *st = GS__ATOMIC64(&wg->state_);
 	_Atomic uint32_t *gen = GS__ATOMIC32(&wg->gen_);
@@ -94,12 +127,15 @@ static void waitgroup_wait_slow(gs_waitgroup_t *wg)
 			    memory_order_acquire))
 			continue;
 		while (atomic_load_explicit(gen, memory_order_acquire) == g)
-			gs__wait(gen, g, GS_NEVER);
+			if (gs__wait(gen, g, deadline) == ETIMEDOUT &&
+			    !waitgroup_leave(st, gen, g))
+				return false;
 		if (atomic_load_explicit(st, memory_order_relaxed) != 0)
 			gs__misuse("waitgroup", "reused before previous wait "
 						"has returned");
-		return;
+		return true;
 	}
+	return true;
 }
 
 void gs_waitgroup_wait(gs_waitgroup_t *wg)
@@ -108,7 +144,15 @@ void gs_waitgroup_wait(gs_waitgroup_t *wg)
 					  memory_order_acquire);
 
 	if (COUNTER(s) != 0)
-		waitgroup_wait_slow(wg);
+		waitgroup_wait_slow(wg, GS_NEVER);
+}
+
+bool gs_waitgroup_wait_until(gs_waitgroup_t *wg, int64_t deadline)
+{
+	uint64_t s = atomic_load_explicit(GS__ATOMIC64(&wg->state_),
+					  memory_order_acquire);
+
+	return COUNTER(s) == 0 || waitgroup_wait_slow(wg, deadline);
 }
 
 static void waitgroup_done_cleanup(void *wg)
