@@ -1,4 +1,5 @@
 /* test_waitgroup.c - gs_waitgroup_t: counting, waiting, go, misuse. */
+#include <gosync/runtime.h>
 #include <gosync/waitgroup.h>
 
 #include "harness.h"
@@ -234,6 +235,104 @@ TEST(waitgroup_go_task_ending_its_thread_still_counts_done)
 		CHECK(gs_waitgroup_go(&g, exit_early, NULL) == 0, "go failed");
 	gs_waitgroup_wait(&g);
 	CHECK(atomic_load(&ran) == 4, "%d ran", atomic_load(&ran));
+}
+
+TEST(waitgroup_wait_until_times_out_and_the_group_still_works)
+{
+	gs_waitgroup_t g = GS_WAITGROUP_INIT;
+	int64_t start = gs_now();
+	pthread_t t;
+
+	CHECK(gs_waitgroup_wait_until(&g, start), "zero count timed out");
+	gs_waitgroup_add(&g, 1);
+	CHECK(!gs_waitgroup_wait_until(&g, start + 20 * GS_MILLISECOND),
+	      "returned true with the count at 1");
+	CHECK(gs_now() - start >= 20 * GS_MILLISECOND, "gave up early");
+	CHECK(__atomic_load_n(&g.state_, __ATOMIC_SEQ_CST) == 1ull << 32,
+	      "the timed-out waiter is still counted");
+	t = start_thread(done_from_thread, &g);
+	CHECK(gs_waitgroup_wait_until(&g, gs_now() + 10 * GS_SECOND),
+	      "the done did not release the wait");
+	pthread_join(t, NULL);
+}
+
+struct churn {
+	gs_waitgroup_t wg;
+	atomic_int round;     /* raised by main to start a round */
+	atomic_int finished;  /* waits finished, over all rounds */
+	atomic_int timed_out;
+};
+
+enum { CHURN_WAITERS = 3, CHURN_ROUNDS = 5000 };
+
+static void *timed_waiter(void *arg)
+{
+	struct churn *c = arg;
+
+	for (int r = 1; r <= CHURN_ROUNDS; r++) {
+		while (atomic_load(&c->round) < r)
+			sched_yield();
+		int64_t d = gs_now() + (rand() % 60) * GS_MICROSECOND;
+		if (!gs_waitgroup_wait_until(&c->wg, d))
+			atomic_fetch_add(&c->timed_out, 1);
+		atomic_fetch_add(&c->finished, 1);
+	}
+	return NULL;
+}
+
+TEST(waitgroup_timed_waiters_leave_the_count_consistent)
+{
+	struct churn c;
+	pthread_t t[CHURN_WAITERS];
+
+	memset(&c, 0, sizeof c);
+	for (int i = 0; i < CHURN_WAITERS; i++)
+		t[i] = start_thread(timed_waiter, &c);
+	for (int r = 1; r <= CHURN_ROUNDS; r++) {
+		gs_waitgroup_add(&c.wg, 1);
+		atomic_store(&c.round, r);
+		int64_t end = gs_now() + (rand() % 60) * GS_MICROSECOND;
+		while (gs_now() < end)
+			;
+		gs_waitgroup_done(&c.wg);
+		/* Reuse only after every wait of this round has returned. */
+		while (atomic_load(&c.finished) < r * CHURN_WAITERS)
+			sched_yield();
+		CHECK(__atomic_load_n(&c.wg.state_, __ATOMIC_SEQ_CST) == 0,
+		      "round %d: state not zero", r);
+	}
+	for (int i = 0; i < CHURN_WAITERS; i++)
+		pthread_join(t[i], NULL);
+	CHECK(atomic_load(&c.timed_out) > 0, "no wait ever timed out");
+}
+
+static void *waiter_loop(void *arg)
+{
+	for (;;)
+		gs_waitgroup_wait(arg);
+	return NULL;
+}
+
+static void racing_reuse(void *arg)
+{
+	static gs_waitgroup_t g;
+	pthread_t t;
+
+	(void)arg;
+	t = start_thread(waiter_loop, &g);
+	for (int i = 0; i < 2000000; i++) {
+		gs_waitgroup_add(&g, 1);
+		gs_waitgroup_done(&g);
+	}
+	(void)t;
+}
+
+TEST(waitgroup_reuse_while_a_wait_is_returning_aborts)
+{
+	expect_death_either(racing_reuse, NULL,
+			    "gs: waitgroup: reused before previous wait "
+			    "has returned",
+			    "gs: waitgroup: add called concurrently with wait");
 }
 
 TEST_MAIN()
