@@ -12,6 +12,7 @@
 #include "gosync/mutex.h"
 #include "gosync/once.h"
 #include "gosync/runtime.h"
+#include "gosync/rwmutex.h"
 #include "gosync/singleflight.h"
 #include "gosync/waitgroup.h"
 

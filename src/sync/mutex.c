@@ -69,6 +69,7 @@
 
 #include "runtime/platform.h"
 #include "runtime/wait.h"
+#include "sync/sema.h"
 
 enum {
 	LOCKED = 1,
@@ -83,33 +84,6 @@ enum {
 #define SPIN_PAUSES 30
 
 _Static_assert(sizeof(gs_mutex_t) == 8, "gs_mutex_t is 8 bytes");
-
-static bool sema_try(_Atomic uint32_t *sema)
-{
-	uint32_t s = atomic_load_explicit(sema, memory_order_relaxed);
-
-	/* Acquire: pairs with the release add of sema_post. */
-	while (s > 0)
-		if (atomic_compare_exchange_weak_explicit(
-			    sema, &s, s - 1, memory_order_acquire,
-			    memory_order_relaxed))
-			return true;
-	return false;
-}
-
-static int sema_take(_Atomic uint32_t *sema, int64_t deadline)
-{
-	while (!sema_try(sema))
-		if (gs__wait(sema, 0, deadline) == ETIMEDOUT)
-			return sema_try(sema) ? 0 : ETIMEDOUT;
-	return 0;
-}
-
-static void sema_post(_Atomic uint32_t *sema)
-{
-	atomic_fetch_add_explicit(sema, 1, memory_order_release);
-	gs__wake(sema, 1);
-}
 
 static bool can_spin(int round)
 {
@@ -130,7 +104,7 @@ static bool leave_queue(_Atomic uint32_t *st, _Atomic uint32_t *sema)
 	uint32_t old, new;
 
 	for (;;) {
-		if (sema_try(sema))
+		if (gs__sema_try(sema))
 			return true;
 		old = atomic_load_explicit(st, memory_order_relaxed);
 		if ((old >> WAITER_SHIFT) == 0 ||
@@ -225,7 +199,7 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 		/* Queued: sleep for a permit. */
 		if (wait_start == 0)
 			wait_start = gs_now();
-		if (sema_take(sema, deadline) == ETIMEDOUT &&
+		if (gs__sema_take(sema, deadline) == ETIMEDOUT &&
 		    !leave_queue(st, sema))
 			return ETIMEDOUT;
 		starving = starving || gs_now() - wait_start > STARVATION_NS;
@@ -278,7 +252,7 @@ static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
 	if (!((new + LOCKED) & LOCKED))
 		gs__misuse("mutex", "unlock of unlocked mutex");
 	if (new & STARVING) {
-		sema_post(GS__ATOMIC32(&m->sema_)); /* hand off */
+		gs__sema_post(GS__ATOMIC32(&m->sema_), 1); /* hand off */
 		return;
 	}
 	for (;;) {
@@ -290,7 +264,7 @@ static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
 		if (atomic_compare_exchange_weak_explicit(
 			    st, &old, new, memory_order_relaxed,
 			    memory_order_relaxed)) {
-			sema_post(GS__ATOMIC32(&m->sema_));
+			gs__sema_post(GS__ATOMIC32(&m->sema_), 1);
 			return;
 		}
 	}
