@@ -9,12 +9,12 @@ CTEST    = ctest --output-on-failure --timeout 120 -j$(JOBS)
 
 # What the builds, tests and demo need, as Debian packages.
 DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
-	libclang-rt-dev
+	libclang-rt-dev spin
 # Each command or file whose absence means the packages are missing.
-NEEDED = cmake gcc clang pkg-config curl
+NEEDED = cmake gcc clang pkg-config curl spin
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan demo bench install clean
+	check-asan check-models demo bench install clean
 
 all: build
 
@@ -46,11 +46,14 @@ build: deps
 
 # Four builds, each running the whole suite: gcc with futex; clang with
 # the parking-lot wait layer; ThreadSanitizer; AddressSanitizer with
-# UBSan and LeakSanitizer.
+# UBSan and LeakSanitizer. Then the spin models of the state machines.
 check: deps
 	@$(MAKE) --no-print-directory check-release check-fallback \
-		check-tsan check-asan
-	@echo "check: all four builds passed"
+		check-tsan check-asan check-models
+	@echo "check: all four builds and the models passed"
+
+check-models: deps
+	sh models/check.sh $(BUILD)/models
 
 check-release: deps
 	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)

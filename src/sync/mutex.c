@@ -44,7 +44,10 @@
  * be the one it must take, so it waits too. Otherwise it removes one
  * waiter by compare-and-swap (entries are anonymous, so any one will do)
  * and clears STARVING if it was the last. A permit taken after the
- * deadline is honoured: the caller gets the mutex and 0.
+ * deadline is honoured: the caller gets the mutex and 0. A woken waiter
+ * that gives up owns WOKEN, which told unlockers not to wake anyone, so
+ * it wakes a sleeper in its place (the model in models/mutex.pml found
+ * the deadlock that leaving without doing so causes).
  *
  * Memory orders: the CAS that sets LOCKED, and the add that takes the
  * mutex over in hand-off, are acquires; the subtraction of LOCKED in
@@ -123,15 +126,42 @@ static bool leave_queue(_Atomic uint32_t *st, _Atomic uint32_t *sema)
 	}
 }
 
-/* Drops WOKEN, which an awake waiter owns, before giving up. */
-static int give_up(_Atomic uint32_t *st, bool awoke)
+/* Wakes one sleeper if nobody awake or holding will; for unlock. */
+static void wake_one(gs_mutex_t *m, uint32_t old)
 {
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+
+	for (;;) {
+		/* Nobody to wake, or someone awake already or owning it. */
+		if ((old >> WAITER_SHIFT) == 0 ||
+		    (old & (LOCKED | WOKEN | STARVING)))
+			return;
+		if (atomic_compare_exchange_weak_explicit(
+			    st, &old, (old - WAITER) | WOKEN,
+			    memory_order_relaxed, memory_order_relaxed)) {
+			gs__sema_post(GS__ATOMIC32(&m->sema_), 1);
+			return;
+		}
+	}
+}
+
+/*
+ * Gives up before queuing. An awake waiter owns WOKEN, and an unlock
+ * that saw WOKEN left the waking to it; so it drops WOKEN and wakes one
+ * sleeper in its place, or a sleeper could wait for ever.
+ */
+static int give_up(gs_mutex_t *m, bool awoke)
+{
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
 	uint32_t old = atomic_load_explicit(st, memory_order_relaxed);
 
-	while (awoke && !atomic_compare_exchange_weak_explicit(
-				st, &old, old & ~(uint32_t)WOKEN,
-				memory_order_relaxed, memory_order_relaxed))
+	if (!awoke)
+		return ETIMEDOUT;
+	while (!atomic_compare_exchange_weak_explicit(
+		st, &old, old & ~(uint32_t)WOKEN, memory_order_relaxed,
+		memory_order_relaxed))
 		;
+	wake_one(m, old & ~(uint32_t)WOKEN);
 	return ETIMEDOUT;
 }
 
@@ -179,7 +209,7 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 			new |= LOCKED;
 		if (old & (LOCKED | STARVING)) {
 			if (deadline != GS_NEVER && gs_now() >= deadline)
-				return give_up(st, awoke);
+				return give_up(m, awoke);
 			new += WAITER;
 		}
 		if (starving && (old & LOCKED))
@@ -246,28 +276,12 @@ bool gs_mutex_trylock(gs_mutex_t *m)
 
 static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
 {
-	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
-	uint32_t old = new;
-
 	if (!((new + LOCKED) & LOCKED))
 		gs__misuse("mutex", "unlock of unlocked mutex");
-	if (new & STARVING) {
+	if (new & STARVING)
 		gs__sema_post(GS__ATOMIC32(&m->sema_), 1); /* hand off */
-		return;
-	}
-	for (;;) {
-		/* Nobody to wake, or someone awake already or owning it. */
-		if ((old >> WAITER_SHIFT) == 0 ||
-		    (old & (LOCKED | WOKEN | STARVING)))
-			return;
-		new = (old - WAITER) | WOKEN;
-		if (atomic_compare_exchange_weak_explicit(
-			    st, &old, new, memory_order_relaxed,
-			    memory_order_relaxed)) {
-			gs__sema_post(GS__ATOMIC32(&m->sema_), 1);
-			return;
-		}
-	}
+	else
+		wake_one(m, new);
 }
 
 void gs_mutex_unlock(gs_mutex_t *m)
