@@ -317,15 +317,21 @@ static void *waiter_loop(void *arg)
 static void racing_reuse(void *arg)
 {
 	static gs_waitgroup_t g;
-	pthread_t t;
+	int64_t end = gs_now() + 10 * GS_SECOND;
 
 	(void)arg;
-	t = start_thread(waiter_loop, &g);
-	for (int i = 0; i < 2000000; i++) {
+	start_thread(waiter_loop, &g);
+	while (gs_now() < end) {
+		gs_waitgroup_add(&g, 1);
+		/* Once the waiter sleeps, release it and raise at once. */
+		while ((__atomic_load_n(&g.state_, __ATOMIC_SEQ_CST) &
+			0xffffffffu) == 0 &&
+		       gs_now() < end)
+			sched_yield();
+		gs_waitgroup_done(&g);
 		gs_waitgroup_add(&g, 1);
 		gs_waitgroup_done(&g);
 	}
-	(void)t;
 }
 
 TEST(waitgroup_reuse_while_a_wait_is_returning_aborts)
