@@ -313,4 +313,27 @@ TEST(once_try_recursive_call_aborts)
 	expect_death(call_try_recursive, NULL, "gs: once: recursive call");
 }
 
+static void *exit_making_value(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&calls, 1);
+	pthread_exit(NULL);
+}
+
+static void *exit_value_caller(void *arg)
+{
+	gs_once_value(arg, exit_making_value, NULL);
+	return NULL;
+}
+
+TEST(once_value_function_ending_its_thread_leaves_null_and_never_reruns)
+{
+	gs_once_value_t v = GS_ONCE_VALUE_INIT;
+	pthread_t t = start_thread(exit_value_caller, &v);
+
+	pthread_join(t, NULL);
+	CHECK(gs_once_value(&v, make_one, NULL) == NULL, "value not NULL");
+	CHECK(atomic_load(&calls) == 1, "fn ran %d times", atomic_load(&calls));
+}
+
 TEST_MAIN()

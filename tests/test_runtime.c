@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "runtime/executor.h"
 #include "runtime/wait.h"
+#include "sync/sema.h"
 
 TEST(wait_returns_at_once_when_the_word_differs)
 {
@@ -214,6 +215,38 @@ TEST(go_task_ending_its_thread_leaves_the_pool_working)
 		gs__executor_stats(&threads, &idle, &created);
 	} while (threads != idle && gs_now() < end);
 	CHECK(threads == idle, "%d threads but %d idle", threads, idle);
+}
+
+static _Atomic uint32_t sema = 1;
+static int sema_inside, sema_total;
+
+static void *sema_user(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++) {
+		gs__sema_take(&sema, GS_NEVER);
+		CHECK(++sema_inside == 1, "%d holders of a 1-permit semaphore",
+		      sema_inside);
+		sema_total++;
+		sema_inside--;
+		gs__sema_post(&sema, 1);
+	}
+	return NULL;
+}
+
+TEST(sema_with_one_permit_admits_one_thread_at_a_time)
+{
+	pthread_t t[10];
+
+	for (int i = 0; i < 10; i++)
+		t[i] = start_thread(sema_user, NULL);
+	for (int i = 0; i < 10; i++)
+		pthread_join(t[i], NULL);
+	CHECK(sema_total == 10000 && atomic_load(&sema) == 1,
+	      "total %d, permits %u", sema_total, atomic_load(&sema));
+	CHECK(gs__sema_take(&sema, gs_now()) == 0, "the permit is gone");
+	CHECK(gs__sema_take(&sema, gs_now() + GS_MILLISECOND) == ETIMEDOUT,
+	      "took a permit that is not there");
 }
 
 TEST_MAIN()

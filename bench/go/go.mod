@@ -1,0 +1,3 @@
+module gosync.invalid/bench/go
+
+go 1.19

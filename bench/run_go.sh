@@ -1,0 +1,138 @@
+#!/bin/sh
+# bench/run_go.sh [--quick] [--tsv FILE]
+#
+# Runs Go's own sync benchmarks, the ones bench_sync mirrors, from the
+# installed Go tree (Debian's golang-go keeps the sources and their
+# tests), offline, and prints median (min) ns/op of each, then the size
+# of each sync type. --quick runs one short repetition; --tsv FILE also
+# writes the figures as tab-separated lines for bench/run.sh:
+#
+#	bench	NAME	THREADS	MEDIAN_NS	MIN_NS
+#	size	sync.TYPE	BYTES
+#
+# GOMAXPROCS is 2 (-cpu 2) whatever the core count, so that Go runs the
+# two threads bench_sync runs; on a 2-core machine that is Go's default.
+# The build cache is a fresh temporary one and the module proxy is off,
+# so nothing is fetched and nothing is left behind.
+set -eu
+
+procs=2
+benchtime=200ms
+count=5
+tsv=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick)
+		benchtime=20ms
+		count=1
+		;;
+	--tsv)
+		[ $# -ge 2 ] || { echo "run_go.sh: --tsv needs a file" >&2; exit 2; }
+		tsv=$2
+		shift
+		;;
+	*)
+		echo "usage: $0 [--quick] [--tsv FILE]" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+[ -z "$tsv" ] || : >"$tsv"
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "Go: not installed, skipped"
+	exit 0
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(go env GOROOT)/src/sync
+if [ ! -f "$src/mutex_test.go" ]; then
+	echo "Go: no sync tests under $src, skipped"
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+GOCACHE=$tmp/cache
+GOPROXY=off
+GOFLAGS=-mod=mod
+export GOCACHE GOPROXY GOFLAGS
+
+pattern='BenchmarkMutexUncontended$|BenchmarkMutex$|BenchmarkMutexWork$'
+pattern="$pattern|BenchmarkRWMutexWrite100\$|BenchmarkRWMutexWrite10\$"
+pattern="$pattern|BenchmarkWaitGroupUncontended\$|BenchmarkOnce\$"
+pattern="$pattern|BenchmarkCond1\$|BenchmarkCond2\$|BenchmarkCond4\$"
+pattern="$pattern|BenchmarkCond8\$"
+
+echo "go: $(go version | sed 's/^go version //'), GOMAXPROCS $procs," \
+	"-benchtime $benchtime -count $count, $src"
+if ! (cd "$src" && go test -run XXX -bench "$pattern" -cpu "$procs" \
+	-benchtime "$benchtime" -count "$count") >"$tmp/bench.txt" 2>&1; then
+	cat "$tmp/bench.txt" >&2
+	echo "run_go.sh: go test failed" >&2
+	exit 1
+fi
+
+# Median and min of each benchmark's repetitions, in the order Go ran
+# them. The median is the middle value, or the upper middle of an even
+# count, as bench_sync takes it. Parallel benchmarks run $procs threads;
+# CondN runs N+1 goroutines.
+awk -v procs="$procs" -v tsv="$tsv" '
+function fmt(v,    s, out, n, i) {
+	if (v < 999.5)
+		return sprintf("%.3g", v)
+	s = sprintf("%.0f", v)
+	n = length(s)
+	out = ""
+	for (i = 1; i <= n; i++) {
+		if (i > 1 && (n - i + 1) % 3 == 0)
+			out = out ","
+		out = out substr(s, i, 1)
+	}
+	return out
+}
+$1 ~ /^Benchmark/ && $4 == "ns/op" {
+	name = $1
+	sub(/^Benchmark/, "", name)
+	sub(/-[0-9]+$/, "", name)
+	if (!(name in cnt)) {
+		order[++names] = name
+		cnt[name] = 0
+	}
+	val[name, ++cnt[name]] = $3 + 0
+}
+END {
+	printf "%-21s %-4s %s\n", "benchmark", "thr", "Go ns/op, median (min)"
+	for (k = 1; k <= names; k++) {
+		name = order[k]
+		n = cnt[name]
+		for (i = 1; i <= n; i++)
+			v[i] = val[name, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		med = v[int(n / 2) + 1]
+		thr = procs
+		if (name ~ /^Cond[0-9]+$/)
+			thr = substr(name, 5) + 1
+		printf "%-21s %-4s %s (%s)\n", name, thr "T", fmt(med), fmt(v[1])
+		if (tsv != "")
+			printf "bench\t%s\t%d\t%.6g\t%.6g\n", name, thr, med,
+			    v[1] >> tsv
+	}
+}' "$tmp/bench.txt"
+
+if ! (cd "$here/go" && go run .) >"$tmp/sizes.txt" 2>&1; then
+	cat "$tmp/sizes.txt" >&2
+	echo "run_go.sh: the sizes program failed" >&2
+	exit 1
+fi
+echo
+echo "Go sizes, bytes (unsafe.Sizeof)"
+awk -v tsv="$tsv" '{
+	printf "%-15s %s\n", $1, $2
+	if (tsv != "")
+		printf "size\t%s\t%s\n", $1, $2 >> tsv
+}' "$tmp/sizes.txt"
