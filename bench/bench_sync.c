@@ -65,38 +65,38 @@
 #define SIDES       3
 
 /* Go pads each thread's own lock or group with 128 bytes. */
-#define PADDED(type)                                                        \
-	struct {                                                            \
-		_Alignas(128) type v;                                       \
+#define PADDED(type)                                                           \
+	struct {                                                               \
+		_Alignas(128) type v;                                          \
 	}
 
 /* The loops, each stamped out once per side. */
 
-#define LOCK_LOOP(fn, type, lock, unlock)                                   \
-	static void fn(void *ctx, uint64_t n)                               \
-	{                                                                   \
-		type *m = ctx;                                              \
-                                                                            \
-		for (uint64_t i = 0; i < n; i++) {                          \
-			lock(m);                                            \
-			unlock(m);                                          \
-			BARRIER();                                          \
-		}                                                           \
+#define LOCK_LOOP(fn, type, lock, unlock)                                      \
+	static void fn(void *ctx, uint64_t n)                                  \
+	{                                                                      \
+		type *m = ctx;                                                 \
+                                                                               \
+		for (uint64_t i = 0; i < n; i++) {                             \
+			lock(m);                                               \
+			unlock(m);                                             \
+			BARRIER();                                             \
+		}                                                              \
 	}
 
-/* Go's foo starts at 0 in every call, and 0 * 2 / 2 keeps it there. */
-#define WORK_LOOP(fn, type, lock, unlock)                                   \
-	static void fn(void *ctx, uint64_t n)                               \
-	{                                                                   \
-		type *m = ctx;                                              \
-		int foo = 0;                                                \
-                                                                            \
-		for (uint64_t i = 0; i < n; i++) {                          \
-			lock(m);                                            \
-			unlock(m);                                          \
-			bench_local_work(&foo);                             \
-		}                                                           \
-		USE(foo);                                                   \
+/* Go's foo starts at 0 and 0 * 2 / 2 keeps it there: any call may reset. */
+#define WORK_LOOP(fn, type, lock, unlock)                                      \
+	static void fn(void *ctx, uint64_t n)                                  \
+	{                                                                      \
+		type *m = ctx;                                                 \
+		int foo = 0;                                                   \
+                                                                               \
+		for (uint64_t i = 0; i < n; i++) {                             \
+			lock(m);                                               \
+			unlock(m);                                             \
+			bench_local_work(&foo);                                \
+		}                                                              \
+		USE(foo);                                                      \
 	}
 
 /*
@@ -113,39 +113,39 @@ struct rw_ctx {
 
 static _Thread_local int rw_foo;
 
-#define RW_LOOP(fn, type, rlock, runlock, lock, unlock)                     \
-	static void fn(void *ctx, uint64_t n)                               \
-	{                                                                   \
-		const struct rw_ctx *c = ctx;                               \
-		type *rw = c->rw;                                           \
-		int ratio = c->ratio, foo = rw_foo;                         \
-                                                                            \
-		HIDE(ratio);                                                \
-		for (uint64_t i = 0; i < n; i++) {                          \
-			foo++;                                              \
-			if (foo % ratio == 0) {                             \
-				lock(rw);                                   \
-				unlock(rw);                                 \
-			} else {                                            \
-				rlock(rw);                                  \
-				runlock(rw);                                \
-			}                                                   \
-			BARRIER();                                          \
-		}                                                           \
-		rw_foo = foo;                                               \
+#define RW_LOOP(fn, type, rlock, runlock, lock, unlock)                        \
+	static void fn(void *ctx, uint64_t n)                                  \
+	{                                                                      \
+		const struct rw_ctx *c = ctx;                                  \
+		type *rw = c->rw;                                              \
+		int ratio = c->ratio, foo = rw_foo;                            \
+                                                                               \
+		HIDE(ratio);                                                   \
+		for (uint64_t i = 0; i < n; i++) {                             \
+			foo++;                                                 \
+			if (foo % ratio == 0) {                                \
+				lock(rw);                                      \
+				unlock(rw);                                    \
+			} else {                                               \
+				rlock(rw);                                     \
+				runlock(rw);                                   \
+			}                                                      \
+			BARRIER();                                             \
+		}                                                              \
+		rw_foo = foo;                                                  \
 	}
 
-#define WG_LOOP(fn, type, add, done, wait)                                  \
-	static void fn(void *ctx, uint64_t n)                               \
-	{                                                                   \
-		type *wg = ctx;                                             \
-                                                                            \
-		for (uint64_t i = 0; i < n; i++) {                          \
-			add(wg, 1);                                         \
-			done(wg);                                           \
-			wait(wg);                                           \
-			BARRIER();                                          \
-		}                                                           \
+#define WG_LOOP(fn, type, add, done, wait)                                     \
+	static void fn(void *ctx, uint64_t n)                                  \
+	{                                                                      \
+		type *wg = ctx;                                                \
+                                                                               \
+		for (uint64_t i = 0; i < n; i++) {                             \
+			add(wg, 1);                                            \
+			done(wg);                                              \
+			wait(wg);                                              \
+			BARRIER();                                             \
+		}                                                              \
 	}
 
 /*
@@ -159,32 +159,32 @@ struct cond_ctx {
 	int id;
 };
 
-#define COND_LOOP(fn, ctype, mtype, lock, unlock, wait, broadcast)         \
-	static void fn(void *ctx, uint64_t n)                               \
-	{                                                                   \
-		struct cond_ctx *r = ctx;                                   \
-		ctype *c = r->c;                                            \
-		mtype *mu = r->mu;                                          \
-                                                                            \
-		for (uint64_t i = 0; i < n; i++) {                          \
-			lock(mu);                                           \
-			if (r->id == -1) {                                  \
-				unlock(mu);                                 \
-				break;                                      \
-			}                                                   \
-			r->id++;                                            \
-			if (r->id == r->waiters + 1) {                      \
-				r->id = 0;                                  \
-				broadcast(c);                               \
-			} else {                                            \
-				wait(c, mu);                                \
-			}                                                   \
-			unlock(mu);                                         \
-		}                                                           \
-		lock(mu);                                                   \
-		r->id = -1;                                                 \
-		broadcast(c);                                               \
-		unlock(mu);                                                 \
+#define COND_LOOP(fn, ctype, mtype, lock, unlock, wait, broadcast)             \
+	static void fn(void *ctx, uint64_t n)                                  \
+	{                                                                      \
+		struct cond_ctx *r = ctx;                                      \
+		ctype *c = r->c;                                               \
+		mtype *mu = r->mu;                                             \
+                                                                               \
+		for (uint64_t i = 0; i < n; i++) {                             \
+			lock(mu);                                              \
+			if (r->id == -1) {                                     \
+				unlock(mu);                                    \
+				break;                                         \
+			}                                                      \
+			r->id++;                                               \
+			if (r->id == r->waiters + 1) {                         \
+				r->id = 0;                                     \
+				broadcast(c);                                  \
+			} else {                                               \
+				wait(c, mu);                                   \
+			}                                                      \
+			unlock(mu);                                            \
+		}                                                              \
+		lock(mu);                                                      \
+		r->id = -1;                                                    \
+		broadcast(c);                                                  \
+		unlock(mu);                                                    \
 	}
 
 /* Each run starts a fresh barrier; the last one left id at -1. */
@@ -207,8 +207,8 @@ RW_LOOP(rw_loop_gs, gs_rwmutex_t, gs_rwmutex_rlock, gs_rwmutex_runlock,
         gs_rwmutex_lock, gs_rwmutex_unlock)
 WG_LOOP(wg_loop_gs, gs_waitgroup_t, gs_waitgroup_add, gs_waitgroup_done,
         gs_waitgroup_wait)
-COND_LOOP(cond_loop_gs, gs_cond_t, gs_mutex_t, gs_mutex_lock,
-          gs_mutex_unlock, wait_gs_cond, gs_cond_broadcast)
+COND_LOOP(cond_loop_gs, gs_cond_t, gs_mutex_t, gs_mutex_lock, gs_mutex_unlock,
+          wait_gs_cond, gs_cond_broadcast)
 
 static void once_fn_gs(void *arg)
 {
@@ -341,8 +341,7 @@ static void gl_wg_wait(struct gl_wg *wg)
 
 LOCK_LOOP(lock_loop_gl, GMutex, g_mutex_lock, g_mutex_unlock)
 WORK_LOOP(work_loop_gl, GMutex, g_mutex_lock, g_mutex_unlock)
-LOCK_LOOP(read_loop_gl, GRWLock, g_rw_lock_reader_lock,
-          g_rw_lock_reader_unlock)
+LOCK_LOOP(read_loop_gl, GRWLock, g_rw_lock_reader_lock, g_rw_lock_reader_unlock)
 RW_LOOP(rw_loop_gl, GRWLock, g_rw_lock_reader_lock, g_rw_lock_reader_unlock,
         g_rw_lock_writer_lock, g_rw_lock_writer_unlock)
 WG_LOOP(wg_loop_gl, struct gl_wg, gl_wg_add, gl_wg_done, gl_wg_wait)
@@ -378,7 +377,10 @@ static GCond cond_gl;
 #define GLIB_SIDE(...)       __VA_ARGS__
 #define GLIB_ONLY(x, absent) x
 #else
-#define GLIB_SIDE(...)       {.name = NULL}
+#define GLIB_SIDE(...)                                                         \
+	{                                                                      \
+		.name = NULL                                                   \
+	}
 #define GLIB_ONLY(x, absent) absent
 #endif
 
@@ -427,64 +429,79 @@ enum { GS, PT, GL };
 #define OWN(arr) (void *)&(arr)[0].v, sizeof((arr)[0])
 #define ONE(obj) (void *)(obj), 0
 
-#define COND_ROW(name, i, threads)                                          \
-	{                                                                   \
-		name, threads, true,                                        \
-		{                                                           \
-			{"gs_cond+gs_mutex", cond_loop_gs, ONE(&cc_gs[i])}, \
-			{"pthread_cond+mutex", cond_loop_pt,                \
-			 ONE(&cc_pt[i])},                                   \
-			GLIB_SIDE({"GCond+GMutex", cond_loop_gl,            \
-			           ONE(&cc_gl[i])}),                        \
-		}                                                           \
+/* CondN's sides: cond_ctx i holds N waiters on each side's cond. */
+#define COND_SIDES(i)                                                          \
+	{                                                                      \
+		{"gs_cond+gs_mutex", cond_loop_gs, ONE(&cc_gs[i])},            \
+		{"pthread_cond+mutex", cond_loop_pt, ONE(&cc_pt[i])},          \
+		GLIB_SIDE({"GCond+GMutex", cond_loop_gl, ONE(&cc_gl[i])}),     \
 	}
 
 static const struct row rows[] = {
-        {"MutexUncontended", 1, false,
+        {"MutexUncontended",
+         1,
+         false,
          {{"gs_mutex", lock_loop_gs, OWN(mu_own_gs)},
           {"pthread_mutex", lock_loop_pt, OWN(mu_own_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, OWN(mu_own_gl)})}},
-        {"MutexUncontended", PAR_THREADS, false,
+        {"MutexUncontended",
+         PAR_THREADS,
+         false,
          {{"gs_mutex", lock_loop_gs, OWN(mu_own_gs)},
           {"pthread_mutex", lock_loop_pt, OWN(mu_own_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, OWN(mu_own_gl)})}},
-        {"Mutex", PAR_THREADS, false,
+        {"Mutex",
+         PAR_THREADS,
+         false,
          {{"gs_mutex", lock_loop_gs, ONE(&mu_gs)},
           {"pthread_mutex", lock_loop_pt, ONE(&mu_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, ONE(&mu_gl)})}},
-        {"MutexWork", PAR_THREADS, false,
+        {"MutexWork",
+         PAR_THREADS,
+         false,
          {{"gs_mutex", work_loop_gs, ONE(&mu_gs)},
           {"pthread_mutex", work_loop_pt, ONE(&mu_pt)},
           GLIB_SIDE({"GMutex", work_loop_gl, ONE(&mu_gl)})}},
-        {"RWMutexReadLock", 1, false,
+        {"RWMutexReadLock",
+         1,
+         false,
          {{"gs_rwmutex", read_loop_gs, ONE(&rw_gs)},
           {"pthread_rwlock", read_loop_pt, ONE(&rw_pt)},
           GLIB_SIDE({"GRWLock", read_loop_gl, ONE(&rw_gl)})}},
-        {"RWMutexWrite100", PAR_THREADS, false,
+        {"RWMutexWrite100",
+         PAR_THREADS,
+         false,
          {{"gs_rwmutex", rw_loop_gs, ONE(&rw100_gs)},
           {"pthread_rwlock", rw_loop_pt, ONE(&rw100_pt)},
           GLIB_SIDE({"GRWLock", rw_loop_gl, ONE(&rw100_gl)})}},
-        {"RWMutexWrite10", PAR_THREADS, false,
+        {"RWMutexWrite10",
+         PAR_THREADS,
+         false,
          {{"gs_rwmutex", rw_loop_gs, ONE(&rw10_gs)},
           {"pthread_rwlock", rw_loop_pt, ONE(&rw10_pt)},
           GLIB_SIDE({"GRWLock", rw_loop_gl, ONE(&rw10_gl)})}},
-        {"WaitGroupUncontended", PAR_THREADS, false,
+        {"WaitGroupUncontended",
+         PAR_THREADS,
+         false,
          {{"gs_waitgroup", wg_loop_gs, OWN(wg_own_gs)},
           {"pthread mutex+cond counter", wg_loop_pt, OWN(wg_own_pt)},
-          GLIB_SIDE({"GMutex+GCond counter", wg_loop_gl,
-                     OWN(wg_own_gl)})}},
-        {"Once", 1, false,
+          GLIB_SIDE({"GMutex+GCond counter", wg_loop_gl, OWN(wg_own_gl)})}},
+        {"Once",
+         1,
+         false,
          {{"gs_once", once_loop_gs, ONE(&once_gs)},
           {"pthread_once", once_loop_pt, ONE(&once_pt)},
           GLIB_SIDE({"g_once", once_loop_gl, ONE(&once_gl)})}},
-        {"Once", PAR_THREADS, false,
+        {"Once",
+         PAR_THREADS,
+         false,
          {{"gs_once", once_loop_gs, ONE(&once_gs)},
           {"pthread_once", once_loop_pt, ONE(&once_pt)},
           GLIB_SIDE({"g_once", once_loop_gl, ONE(&once_gl)})}},
-        COND_ROW("Cond1", 0, 2),
-        COND_ROW("Cond2", 1, 3),
-        COND_ROW("Cond4", 2, 5),
-        COND_ROW("Cond8", 3, 9),
+        {"Cond1", 2, true, COND_SIDES(0)},
+        {"Cond2", 3, true, COND_SIDES(1)},
+        {"Cond4", 5, true, COND_SIDES(2)},
+        {"Cond8", 9, true, COND_SIDES(3)},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -687,13 +704,15 @@ static void print_legend(int cores)
 {
 	printf("\n(ns/op on %d cores, nproc; peers: pthread_mutex_t, "
 	       "pthread_rwlock_t,\n"
-	       " pthread_cond_t and pthread_once, all default; GMutex, "
-	       "GRWLock, GCond, g_once.\n"
-	       " WaitGroupUncontended: pthreads and GLib have no wait group; "
-	       "their columns\n"
-	       " are a count under a mutex with a condvar for zero, written "
-	       "in this benchmark.)\n",
+	       " pthread_cond_t and pthread_once, all default",
 	       cores);
+#ifdef HAVE_GLIB
+	printf("; GMutex, GRWLock, GCond, g_once");
+#endif
+	printf(".\n WaitGroupUncontended: pthreads and GLib have no wait "
+	       "group; their columns\n"
+	       " are a count under a mutex with a condvar for zero, written "
+	       "in this benchmark.)\n");
 }
 
 static void init_locks(void)

@@ -1,22 +1,53 @@
 #!/bin/sh
-# bench/run.sh BUILD_DIR [bench_core options]
+# bench/run.sh BUILD_DIR [--quick] [--json DIR]
 #
-# Prints the machine, then runs bench_core from BUILD_DIR, so that every
-# table comes with the machine it was measured on: figures from another
-# machine are only comparable through their ratios.
+# Prints the machine once, then runs bench_core and bench_sync from
+# BUILD_DIR and Go's own benchmarks (run_go.sh), so that every table
+# comes with the machine it was measured on: figures from another
+# machine are only comparable through their ratios. Last, it sets each
+# bench_sync row beside Go's row of the same workload and thread count,
+# and the C sizes beside Go's. --quick makes every part one short
+# repetition; --json DIR keeps bench_core.json, bench_sync.json and
+# go.tsv in DIR.
 set -eu
 
-if [ $# -lt 1 ]; then
-	echo "usage: $0 BUILD_DIR [--quick] [--json FILE]" >&2
+usage() {
+	echo "usage: $0 BUILD_DIR [--quick] [--json DIR]" >&2
 	exit 2
-fi
+}
+
+[ $# -ge 1 ] || usage
 build=$1
 shift
-bin=$build/bench/bench_core
-if [ ! -x "$bin" ]; then
-	echo "run.sh: $bin not found; build $build first" >&2
-	exit 1
+quick=
+keep=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=--quick ;;
+	--json)
+		[ $# -ge 2 ] || usage
+		keep=$2
+		shift
+		;;
+	*) usage ;;
+	esac
+	shift
+done
+
+core=$build/bench/bench_core
+sync=$build/bench/bench_sync
+for bin in "$core" "$sync"; do
+	if [ ! -x "$bin" ]; then
+		echo "run.sh: $bin not found; build $build first" >&2
+		exit 1
+	fi
+done
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
 fi
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # The compiler that built the tree, as CMake recorded it.
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" \
@@ -24,6 +55,8 @@ cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" \
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo \
 	| head -n 1)
 mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+glib=$(pkg-config --modversion glib-2.0 2>/dev/null || echo "not installed")
+gover=$(go version 2>/dev/null | sed 's/^go version //' || true)
 
 echo "machine"
 echo "  nproc     $(nproc)"
@@ -31,6 +64,107 @@ echo "  cpu       ${cpu:-unknown}"
 echo "  memory    $mem"
 echo "  kernel    $(uname -srm)"
 echo "  compiler  $("${cc:-cc}" --version | head -n 1)"
+echo "  libc      $(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)"
+echo "  glib      $glib"
+echo "  go        ${gover:-not installed}"
 echo "  date      $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-exec "$bin" "$@"
+
+"$core" $quick ${keep:+--json "$keep/bench_core.json"}
+echo
+"$sync" $quick --json "$tmp/sync.json"
+echo
+sh "$here/run_go.sh" $quick --tsv "$tmp/go.tsv"
+echo
+if [ -n "$keep" ]; then
+	cp "$tmp/sync.json" "$keep/bench_sync.json"
+	cp "$tmp/go.tsv" "$keep/go.tsv"
+fi
+
+# bench_sync writes one row to a line; these pick the gosync side of
+# each row and every side of each size, as tab-separated fields.
+str='"([^"]*)"'
+num='([0-9.e+-]*)'
+side="\\{\"type\": $str, \"bytes\": $num\\}"
+re="^ *\\{\"workload\": $str, \"threads\": $num, \"gosync\": "
+re="$re\\{\"name\": $str, \"median_ns\": $num, \"min_ns\": $num,.*"
+t=$(printf '\t')
+sed -n -E "s/$re/row$t\\1$t\\2$t\\4$t\\5/p" "$tmp/sync.json" >"$tmp/merge.tsv"
+re="^ *\\{\"primitive\": $str, \"gosync\": $side, \"pthreads\": $side, "
+re="$re\"glib\": (null|$side)\\}.*"
+sed -n -E "s/$re/size$t\\1$t\\2$t\\3$t\\4$t\\5$t\\7$t\\8/p" \
+	"$tmp/sync.json" >>"$tmp/merge.tsv"
+
+awk -F '\t' -v gofile="$tmp/go.tsv" -v gover="${gover:-}" '
+function fmt(v,    s, out, n, i) {
+	if (v < 999.5)
+		return sprintf("%.3g", v)
+	s = sprintf("%d", int(v + 0.5))
+	n = length(s)
+	out = ""
+	for (i = 1; i <= n; i++) {
+		if (i > 1 && (n - i + 1) % 3 == 0)
+			out = out ","
+		out = out substr(s, i, 1)
+	}
+	return out
+}
+function ratio(r) {
+	if (r < 0.1)
+		return sprintf("%.3f", r)
+	if (r < 10)
+		return sprintf("%.2f", r)
+	return sprintf("%.1f", r)
+}
+function cell(type, bytes) {
+	return type == "" ? "-" : type " " bytes
+}
+FILENAME == gofile {
+	if ($1 == "bench") {
+		gomed[$2, $3] = $4
+		gomin[$2, $3] = $5
+		gorows++
+	} else if ($1 == "size") {
+		gosize[$2] = $3
+	}
+	next
+}
+$1 == "row" { row[++rows] = $0 }
+$1 == "size" { size[++sizes] = $0 }
+END {
+	if (gorows == 0) {
+		print "gosync beside Go: no Go figures, skipped"
+	} else {
+		printf "gosync beside Go %s on this machine\n", gover
+		print "ratio gosync / Go, median (min); below 1 = gosync faster"
+		printf "%-21s %-4s %-16s %-16s %s\n", "workload", "thr", \
+		    "gosync", "Go", "gs/Go"
+	}
+	for (i = 1; gorows > 0 && i <= rows; i++) {
+		split(row[i], f, "\t")
+		gs = fmt(f[4]) " (" fmt(f[5]) ")"
+		go = "-"
+		r = "-"
+		if ((f[2], f[3]) in gomed) {
+			m = gomed[f[2], f[3]]
+			n = gomin[f[2], f[3]]
+			go = fmt(m) " (" fmt(n) ")"
+			r = ratio(f[4] / m) " (" ratio(f[5] / n) ")"
+		}
+		printf "%-21s %-4s %-16s %-16s %s\n", f[2], f[3] "T", gs, go, r
+	}
+	if (gorows > 0)
+		print "(-: no Go benchmark runs this workload on 1 thread)"
+
+	print ""
+	print "sizes, bytes"
+	printf "%-10s %-18s %-24s %-26s %s\n", "primitive", "gosync", \
+	    "pthreads", "GLib", "Go"
+	for (i = 1; i <= sizes; i++) {
+		split(size[i], f, "\t")
+		t = "sync." f[2]
+		go = t in gosize ? t " " gosize[t] : "-"
+		printf "%-10s %-18s %-24s %-26s %s\n", f[2], cell(f[3], f[4]), \
+		    cell(f[5], f[6]), cell(f[7], f[8]), go
+	}
+}' "$tmp/go.tsv" "$tmp/merge.tsv"

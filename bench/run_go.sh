@@ -27,7 +27,10 @@ while [ $# -gt 0 ]; do
 		count=1
 		;;
 	--tsv)
-		[ $# -ge 2 ] || { echo "run_go.sh: --tsv needs a file" >&2; exit 2; }
+		if [ $# -lt 2 ]; then
+			echo "run_go.sh: --tsv needs a file" >&2
+			exit 2
+		fi
 		tsv=$2
 		shift
 		;;
@@ -67,7 +70,7 @@ pattern="$pattern|BenchmarkCond8\$"
 
 echo "go: $(go version | sed 's/^go version //'), GOMAXPROCS $procs," \
 	"-benchtime $benchtime -count $count, $src"
-if ! (cd "$src" && go test -run XXX -bench "$pattern" -cpu "$procs" \
+if ! (cd "$src" && go test -run '^$' -bench "$pattern" -cpu "$procs" \
 	-benchtime "$benchtime" -count "$count") >"$tmp/bench.txt" 2>&1; then
 	cat "$tmp/bench.txt" >&2
 	echo "run_go.sh: go test failed" >&2
@@ -82,7 +85,7 @@ awk -v procs="$procs" -v tsv="$tsv" '
 function fmt(v,    s, out, n, i) {
 	if (v < 999.5)
 		return sprintf("%.3g", v)
-	s = sprintf("%.0f", v)
+	s = sprintf("%d", int(v + 0.5))
 	n = length(s)
 	out = ""
 	for (i = 1; i <= n; i++) {
@@ -117,7 +120,8 @@ END {
 		thr = procs
 		if (name ~ /^Cond[0-9]+$/)
 			thr = substr(name, 5) + 1
-		printf "%-21s %-4s %s (%s)\n", name, thr "T", fmt(med), fmt(v[1])
+		printf "%-21s %-4s %s (%s)\n", name, thr "T", fmt(med),
+		    fmt(v[1])
 		if (tsv != "")
 			printf "bench\t%s\t%d\t%.6g\t%.6g\n", name, thr, med,
 			    v[1] >> tsv

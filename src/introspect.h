@@ -13,6 +13,9 @@
 /* How many children are linked under ctx right now. */
 size_t gs__ctx_nchildren(gs_ctx_t *ctx);
 
+/* How many references ctx has right now. */
+unsigned gs__ctx_refs(gs_ctx_t *ctx);
+
 /* How many callers have joined the running call for key (0 if none). */
 size_t gs__singleflight_dups(gs_singleflight_t *g, const void *key,
 			     size_t len);

@@ -303,4 +303,74 @@ TEST(ctx_released_with_pending_timer_is_freed_by_it)
 	test_sleep_ms(50);
 }
 
+struct cascade {
+	gs_ctx_t *p, *c, *kids[50];
+	gun_t gun;
+	int same;
+};
+
+static void *cancel_c_or_p(void *arg)
+{
+	struct cascade *r = arg;
+
+	gun_wait(&r->gun);
+	gs_ctx_cancel(r->same ? r->p : r->c);
+	return NULL;
+}
+
+static void *cancel_p_and_check(void *arg)
+{
+	struct cascade *r = arg;
+	int not_done = 0;
+
+	gun_wait(&r->gun);
+	gs_ctx_cancel(r->p);
+	for (int i = 0; i < 50; i++)
+		not_done += !gs_ctx_done(r->kids[i]);
+	not_done += !gs_ctx_done(r->c);
+	return (void *)(intptr_t)not_done;
+}
+
+TEST(ctx_concurrent_cancels_return_with_every_descendant_done)
+{
+	for (int round = 0; round < 1000; round++) {
+		struct cascade r;
+		pthread_t a, b;
+		void *not_done;
+
+		r.p = child_of(NULL);
+		r.c = child_of(r.p);
+		for (int i = 0; i < 50; i++)
+			r.kids[i] = child_of(r.c);
+		r.same = round & 1;
+		gun_init(&r.gun, 2);
+		a = start_thread(cancel_c_or_p, &r);
+		b = start_thread(cancel_p_and_check, &r);
+		pthread_join(a, NULL);
+		pthread_join(b, &not_done);
+		CHECK(not_done == NULL, "round %d: %d not done after cancel",
+		      round, (int)(intptr_t)not_done);
+		for (int i = 0; i < 50; i++)
+			gs_ctx_unref(r.kids[i]);
+		gs_ctx_unref(r.c);
+		gs_ctx_unref(r.p);
+	}
+}
+
+TEST(ctx_deadline_child_of_a_cancelled_parent_holds_nothing_after_release)
+{
+	gs_ctx_t *p = child_of(NULL), *c;
+
+	gs_ctx_cancel(p);
+	for (int i = 0; i < 100; i++) {
+		CHECK(gs_ctx_with_timeout(p, 3600 * GS_SECOND, &c) == 0, "t");
+		CHECK(gs_ctx_err(c) == ECANCELED, "child not done");
+		gs_ctx_cancel(c);
+		gs_ctx_unref(c);
+	}
+	CHECK(gs__ctx_refs(p) == 1, "the parent holds %u references",
+	      gs__ctx_refs(p));
+	gs_ctx_unref(p);
+}
+
 TEST_MAIN()

@@ -169,4 +169,37 @@ TEST(errgroup_task_ending_its_thread_counts_as_eownerdead)
 	gs_errgroup_destroy(&g);
 }
 
+static pthread_t blocked_thread;
+static gate_t blocked = GATE_INIT;
+
+static atomic_int wait_returned;
+
+static int block_in_wait(gs_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	blocked_thread = pthread_self();
+	gate_open(&blocked);
+	gs_ctx_wait(ctx); /* not a cancellation point: it returns */
+	atomic_store(&wait_returned, 1);
+	pthread_testcancel(); /* the pending cancel ends the thread here */
+	return 0;
+}
+
+TEST(errgroup_task_cancelled_by_pthread_cancel_counts_as_eownerdead)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+	gs_ctx_t *parent;
+
+	CHECK(gs_ctx_with_cancel(NULL, &parent) == 0, "parent");
+	CHECK(gs_errgroup_with_ctx(&g, parent) == 0, "with_ctx");
+	gs_errgroup_go(&g, block_in_wait, NULL);
+	gate_wait(&blocked);
+	pthread_cancel(blocked_thread);
+	gs_ctx_cancel(parent);
+	CHECK(gs_errgroup_wait(&g) == EOWNERDEAD, "wait did not report it");
+	CHECK(atomic_load(&wait_returned), "the wait did not return");
+	gs_errgroup_destroy(&g);
+	gs_ctx_unref(parent);
+}
+
 TEST_MAIN()

@@ -236,9 +236,7 @@ static struct flight exit_flight;
 
 static int exit_when_joined(void *arg, void **value)
 {
-	(void)value;
-	lead_until_joined(arg, value);
-	free(*value);
+	lead_until_joined(arg, value); /* stores a value, then ends */
 	pthread_exit(NULL);
 }
 
@@ -261,6 +259,7 @@ TEST(singleflight_leader_ending_its_thread_gives_followers_eownerdead)
 	int returned[5] = {0};
 	pthread_t t[5];
 
+	exit_flight.g = (gs_singleflight_t)GS_SINGLEFLIGHT_INIT(count_free, NULL);
 	exit_flight.followers = 4;
 	gun_init(&exit_flight.gun, 5);
 	for (int i = 0; i < 5; i++)
@@ -271,6 +270,8 @@ TEST(singleflight_leader_ending_its_thread_gives_followers_eownerdead)
 	for (int i = 0; i < 5; i++)
 		n += returned[i];
 	CHECK(n == 4, "%d followers returned, expected 4", n);
+	CHECK(atomic_load(&frees) == 1, "the stored value was freed %d times",
+	      atomic_load(&frees));
 	gs_singleflight_destroy(&exit_flight.g);
 }
 
@@ -290,6 +291,31 @@ TEST(singleflight_many_keys_grow_the_table)
 	}
 	CHECK(atomic_load(&frees) == 1000, "%d freed", atomic_load(&frees));
 	gs_singleflight_destroy(&g);
+}
+
+static gs_singleflight_t rec_g;
+
+static int do_again(void *arg, void **value)
+{
+	gs_singleflight_result_t r;
+
+	(void)arg;
+	(void)value;
+	return gs_singleflight_do(&rec_g, "k", 1, make_bar, NULL, &r);
+}
+
+static void recursive_do(void *arg)
+{
+	gs_singleflight_result_t r;
+
+	(void)arg;
+	gs_singleflight_do(&rec_g, "k", 1, do_again, NULL, &r);
+}
+
+TEST(singleflight_recursive_do_on_the_same_key_aborts)
+{
+	expect_death(recursive_do, NULL,
+		     "gs: singleflight: recursive call for the same key");
 }
 
 TEST_MAIN()

@@ -50,7 +50,8 @@ int gs_ctx_with_cancel(gs_ctx_t *parent, gs_ctx_t **out);
  * gs_ctx_with_deadline is gs_ctx_with_cancel with a deadline, a value of
  * gs_now(): once it passes the child is done with ETIMEDOUT. A deadline
  * in the past is done at once; a parent's earlier deadline still ends
- * the child first. Returns 0 or ENOMEM.
+ * the child first. Returns 0, ENOMEM, or EAGAIN when the timer thread
+ * cannot be started; *out is untouched on an error.
  */
 int gs_ctx_with_deadline(gs_ctx_t *parent, int64_t deadline, gs_ctx_t **out);
 

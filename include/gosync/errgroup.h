@@ -46,11 +46,12 @@ typedef struct gs_errgroup {
 	gs_mutex_t mu_;
 	int first_;
 	size_t nerr_;
+	size_t kept_;
 	size_t caperr_;
 	gs_errgroup_error_t *errs_;
 } gs_errgroup_t;
 
-#define GS_ERRGROUP_INIT {GS_WAITGROUP_INIT, 0, GS_MUTEX_INIT, 0, 0, 0, 0}
+#define GS_ERRGROUP_INIT {GS_WAITGROUP_INIT, 0, GS_MUTEX_INIT, 0, 0, 0, 0, 0}
 
 /*
  * gs_errgroup_with_ctx gives g a context derived from parent (NULL for

@@ -5,7 +5,9 @@
  * The first caller for a key (the leader) runs the function on its own
  * thread; callers that arrive while it runs wait and receive the same
  * value and error, with shared set. Once the function returns the key is
- * free again, and the next caller starts a new execution.
+ * free again, and the next caller starts a new execution. A call of do
+ * for the same key of the same group from inside the function aborts
+ * with "gs: singleflight: recursive call for the same key".
  *
  * Ownership of the shared value: every caller receives a reference to
  * the result and gives it back with gs_singleflight_release. After the
@@ -68,8 +70,10 @@ typedef struct gs_singleflight_result {
  * every caller's return.
  *
  * Returns res->err: fn's error; EOWNERDEAD to the waiters when fn ended
- * its thread without returning; ENOMEM, without running fn, when the
- * call cannot be recorded. res must be released whatever was returned.
+ * its thread without returning (with res->value NULL; a value fn stored
+ * before that still reaches free_value); ENOMEM, without running fn,
+ * when the call cannot be recorded. res must be released whatever was
+ * returned.
  */
 int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		       gs_singleflight_fn fn, void *arg,

@@ -15,9 +15,15 @@
 extern "C" {
 #endif
 
+#ifdef __cplusplus
+#define GS__ALIGN8 alignas(8)
+#else
+#define GS__ALIGN8 _Alignas(8)
+#endif
+
 typedef struct gs_waitgroup {
 	/* Private: counter (high half) and waiters (low half). */
-	_Alignas(8) uint64_t state_;
+	GS__ALIGN8 uint64_t state_;
 	/* Private: the word waiters sleep on, bumped at each release. */
 	uint32_t gen_;
 } gs_waitgroup_t;

@@ -15,12 +15,16 @@
  *	          flag and sibling pointers are guarded by this mu
  *
  * Cancelling takes mu, sets cause, err and done (in that order, done
- * with release), wakes waiters, and detaches the whole children list
- * under mu. It then cancels each detached child with the mutex released,
- * holding a reference to it so it cannot be freed meanwhile. A child
- * whose last reference is already gone is skipped: it is being freed
- * and, having no reference left, has no children of its own. Finally
- * the context unlinks itself from its parent and stops its timer.
+ * with release), wakes waiters, detaches the whole children list, and
+ * cancels each detached child, all with mu held: a second cancel of the
+ * same context waits for mu and so returns only after the whole subtree
+ * is done. Each detached child is held by a reference meanwhile, and
+ * those references are dropped only after mu is released, because a
+ * child freed by its last unref unlinks itself from its parent under
+ * the parent's mu. A child whose last reference is already gone is
+ * skipped: it is being freed and, with no reference left, has no
+ * children of its own. Finally the context unlinks itself from its
+ * parent and stops its timer. Locks are taken parent before child.
  *
  * Registration and cancellation cannot miss each other: a new child
  * takes the parent's mu, and either finds err set (the parent is done,
@@ -38,11 +42,10 @@
  * counts use acq_rel on the decrement so the freeing thread sees every
  * other user's last writes.
  *
- * Rejected: cancelling children with the parent's mutex held, as Go
- * does. It is simpler, but a child freed from the same cascade would
- * need the parent's mutex to unlink itself, and would deadlock. Limits:
- * a cancel recurses once per level of the tree, so a chain deeper than
- * the stack allows would overflow it.
+ * Rejected: cascading with the parent's mutex released, which lets a
+ * second canceller return while the first is still cancelling the
+ * children. Limits: a cancel recurses once per level of the tree, so a
+ * chain deeper than the stack allows would overflow it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,19 +163,25 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 
 static void ctx_cancel(gs_ctx_t *ctx, int err, int cause, bool unlink)
 {
-	gs_ctx_t *c, *next;
+	gs_ctx_t *c, *next, *cascade;
 
 	gs_mutex_lock(&ctx->mu);
 	if (atomic_load_explicit(&ctx->err, memory_order_relaxed) != 0) {
 		gs_mutex_unlock(&ctx->mu);
 		return;
 	}
-	c = ctx_finish_locked(ctx, err, cause);
+	cascade = ctx_finish_locked(ctx, err, cause);
+	/*
+	 * With mu held, so that another cancel of ctx, which waits for mu
+	 * before it sees err set, returns only once the children are done.
+	 */
+	for (c = cascade; c; c = c->next)
+		ctx_cancel(c, err, cause, false);
 	gs_mutex_unlock(&ctx->mu);
 
-	for (; c; c = next) {
+	/* Only now: a child freed here unlinks from ctx, taking mu. */
+	for (c = cascade; c; c = next) {
 		next = c->next;
-		ctx_cancel(c, err, cause, false);
 		gs_ctx_unref(c);
 	}
 	if (unlink)
@@ -224,6 +233,27 @@ static void ctx_timer_fired(void *arg)
 }
 
 /*
+ * Starts c's timer unless c is done already (its parent was cancelled
+ * while c was being made); with mu held, so that a cancel either comes
+ * first and is seen, or comes after and finds the timer to stop.
+ */
+static int ctx_arm_timer(gs_ctx_t *c)
+{
+	int err = 0;
+	bool done;
+
+	gs_mutex_lock(&c->mu);
+	done = atomic_load_explicit(&c->err, memory_order_relaxed) != 0;
+	if (!done)
+		err = gs__timer_start(&c->timer, c->deadline, ctx_timer_fired,
+				      c);
+	gs_mutex_unlock(&c->mu);
+	if (done)
+		gs_ctx_unref(c); /* the timer's reference, never used */
+	return err;
+}
+
+/*
  * Makes a cancellable child of parent. Everything a concurrent cancel of
  * the parent reads is set before the child is linked, and the timer
  * starts only after, so a cascade that reaches the child first just
@@ -251,8 +281,7 @@ static int ctx_new(gs_ctx_t *parent, int64_t deadline, gs_ctx_t **out)
 		ctx_cancel(c, ETIMEDOUT, ETIMEDOUT, true);
 		gs_ctx_unref(c);
 	} else if (c->has_timer) {
-		err = gs__timer_start(&c->timer, c->deadline, ctx_timer_fired,
-				      c);
+		err = ctx_arm_timer(c);
 	}
 	if (err != 0) {
 		gs_ctx_unref(c);
@@ -337,4 +366,9 @@ size_t gs__ctx_nchildren(gs_ctx_t *ctx)
 		n++;
 	gs_mutex_unlock(&ctx->mu);
 	return n;
+}
+
+unsigned gs__ctx_refs(gs_ctx_t *ctx)
+{
+	return atomic_load(&ctx->refs);
 }

@@ -14,6 +14,13 @@
  * sleeper: the check of the word and the start of the sleep are one
  * atomic step with respect to gs__wake. Callers therefore always loop,
  * re-reading the word.
+ *
+ * gs__wait is not a cancellation point: a thread cancelled while it
+ * sleeps here goes on sleeping, and the cancel takes effect at its next
+ * cancellation point after the wait returns. Every gosync wait counts
+ * its sleeper somewhere (a waiter count, a list entry on the stack), and
+ * a thread that vanished mid-wait would leave that count wrong for
+ * good.
  */
 #ifndef GS_RUNTIME_WAIT_H
 #define GS_RUNTIME_WAIT_H

@@ -7,8 +7,8 @@
  * FUTEX_WAIT_BITSET takes without FUTEX_CLOCK_REALTIME, so a deadline
  * never drifts however often a sleep is interrupted and resumed.
  * Deadlines already past return ETIMEDOUT before any system call, and
- * GS_NEVER (or anything past the year 2262) sleeps without a timeout, so
- * no extreme value reaches the kernel. Limits: Linux only; the portable
+ * GS_NEVER sleeps without a timeout; any other deadline is a valid
+ * timespec, up to the year 2262 of the monotonic clock. Limits: Linux only; the portable
  * build uses wait_parking.c.
  */
 #include <errno.h>

@@ -17,6 +17,8 @@
  * Rejected: one condition variable per bucket, broadcast on every wake.
  * It is shorter but wakes every thread of the bucket for each wake, and
  * the collisions of unrelated words make that a thundering herd.
+ * The condition wait is a cancellation point, which gs__wait must not
+ * be (see wait.h), so cancellation is disabled around it.
  * Limits: 256 buckets are shared by the whole process, so a program
  * with very many sleepers on distinct words serialises on them.
  */
@@ -81,6 +83,7 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 {
 	struct bucket *b = bucket_of(word);
 	struct sleeper s = {word, NULL, NULL, PTHREAD_COND_INITIALIZER, 0};
+	int cancel_state;
 	pthread_condattr_t attr;
 	struct timespec ts;
 	int err = 0;
@@ -103,12 +106,15 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 	s.prevp = b->tailp;
 	*b->tailp = &s;
 	b->tailp = &s.next;
+	/* Not a cancellation point, like the futex: see wait.h. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	while (!s.woken && err != ETIMEDOUT) {
 		if (deadline == GS_NEVER)
 			pthread_cond_wait(&s.cond, &b->mu);
 		else
 			err = pthread_cond_timedwait(&s.cond, &b->mu, &ts);
 	}
+	pthread_setcancelstate(cancel_state, NULL);
 	if (!s.woken)
 		unlink_locked(b, &s);
 	pthread_mutex_unlock(&b->mu);

@@ -17,9 +17,10 @@
  * done/wait edge; the error fields are written and read under mu_.
  *
  * Rejected: a fixed-size error list, which would have to drop failures
- * silently. Limits: the list grows by doubling with malloc; when that
+ * silently. Limits: the list grows by doubling with realloc; when that
  * fails the failure is still counted (gs_errgroup_errors reports the
- * total) and first_ is never lost, but that entry's arg is. There is no
+ * total) and first_ is never lost, but that entry is; the next failure
+ * tries to grow the list again. There is no
  * limit on running tasks yet (Go's SetLimit).
  */
 #include <errno.h>
@@ -50,7 +51,7 @@ static void errgroup_fail(gs_errgroup_t *g, void *arg, int err)
 	first = g->first_ == 0;
 	if (first)
 		g->first_ = err;
-	if (g->nerr_ == g->caperr_) {
+	if (g->kept_ == g->caperr_) {
 		size_t cap = g->caperr_ ? 2 * g->caperr_ : 8;
 		gs_errgroup_error_t *e = realloc(g->errs_, cap * sizeof *e);
 		if (e) {
@@ -58,8 +59,8 @@ static void errgroup_fail(gs_errgroup_t *g, void *arg, int err)
 			g->caperr_ = cap;
 		}
 	}
-	if (g->nerr_ < g->caperr_)
-		g->errs_[g->nerr_] = (gs_errgroup_error_t){arg, err};
+	if (g->kept_ < g->caperr_)
+		g->errs_[g->kept_++] = (gs_errgroup_error_t){arg, err};
 	g->nerr_++;
 	gs_mutex_unlock(&g->mu_);
 	if (first && g->ctx_)
@@ -128,7 +129,7 @@ size_t gs_errgroup_errors(gs_errgroup_t *g, gs_errgroup_error_t *out,
 
 	gs_mutex_lock(&g->mu_);
 	n = g->nerr_;
-	kept = n < g->caperr_ ? n : g->caperr_;
+	kept = g->kept_;
 	if (cap > kept)
 		cap = kept;
 	if (cap)

@@ -17,8 +17,11 @@
  * reference there, and sleep on done.
  *
  * A leader whose fn ends its thread without returning is caught by a
- * cleanup handler: the call finishes with EOWNERDEAD and no value, so
- * followers return instead of waiting for ever.
+ * cleanup handler: the call finishes with EOWNERDEAD, so followers
+ * return instead of waiting for ever; they see no value, and a value fn
+ * had already stored goes to free_value after the last release. A call
+ * of do for the same key from inside fn, on the leader's thread, would
+ * wait for itself: it aborts instead.
  *
  * Memory orders: the result is written before the release store of
  * done and read after the acquire load of it. dups is written under the
@@ -42,6 +45,7 @@
 #include <gosync/singleflight.h>
 
 #include "introspect.h"
+#include "runtime/platform.h"
 #include "runtime/wait.h"
 
 struct gs__sf_call {
@@ -49,6 +53,7 @@ struct gs__sf_call {
 	_Atomic uint32_t done;
 	_Atomic uint32_t refs;
 	size_t dups;   /* under mu_ while in the table */
+	uint32_t leader; /* the leader's gs__thread_id */
 	bool in_table; /* under mu_ */
 	int err;
 	void *value;
@@ -130,14 +135,16 @@ static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
 struct sf_leader {
 	gs_singleflight_t *g;
 	struct gs__sf_call *c;
+	void **value;
 };
 
+/* A value fn stored before its thread ended is kept for free_value. */
 static void sf_leader_died(void *p)
 {
 	struct sf_leader *l = p;
 	gs_singleflight_result_t r = {NULL, 0, false, l->c};
 
-	sf_finish(l->g, l->c, EOWNERDEAD, NULL);
+	sf_finish(l->g, l->c, EOWNERDEAD, *l->value);
 	gs_singleflight_release(&r);
 }
 
@@ -145,8 +152,8 @@ static int sf_lead(gs_singleflight_t *g, struct gs__sf_call *c,
 		   gs_singleflight_fn fn, void *arg,
 		   gs_singleflight_result_t *res)
 {
-	struct sf_leader l = {g, c};
 	void *value = NULL;
+	struct sf_leader l = {g, c, &value};
 	int err;
 
 	pthread_cleanup_push(sf_leader_died, &l);
@@ -161,7 +168,9 @@ static int sf_follow(struct gs__sf_call *c, gs_singleflight_result_t *res)
 {
 	while (!atomic_load_explicit(&c->done, memory_order_acquire))
 		gs__wait(&c->done, 0, GS_NEVER);
-	*res = (gs_singleflight_result_t){c->value, c->err, true, c};
+	/* After EOWNERDEAD the value, if any, is only for free_value. */
+	*res = (gs_singleflight_result_t){
+		c->err == EOWNERDEAD ? NULL : c->value, c->err, true, c};
 	return c->err;
 }
 
@@ -177,6 +186,9 @@ int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		goto nomem;
 	pp = sf_slot_locked(g, h, key, len);
 	if ((c = *pp) != NULL) {
+		if (c->leader == gs__thread_id())
+			gs__misuse("singleflight", "recursive call for the same "
+						   "key");
 		c->dups++;
 		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 		gs_mutex_unlock(&g->mu_);
@@ -189,7 +201,8 @@ int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 				  .free_value = g->free_value,
 				  .free_arg = g->free_arg,
 				  .hash = h,
-				  .len = len};
+				  .len = len,
+				  .leader = gs__thread_id()};
 	atomic_init(&c->refs, 1);
 	memcpy(c->key, key, len);
 	*pp = c;
