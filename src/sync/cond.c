@@ -127,15 +127,23 @@ static void wake(struct gs__cond_waiter *w)
 	gs__wake(&w->woken, 1);
 }
 
+/* Takes mu_ and returns true, unless nobody waits. */
+static bool cond_lock_if_waiters(gs_cond_t *c)
+{
+	cond_check(c);
+	if (!atomic_load_explicit(GS__ATOMIC32(&c->nwaiters_),
+				  memory_order_relaxed))
+		return false;
+	gs_mutex_lock(&c->mu_);
+	return true;
+}
+
 void gs_cond_signal(gs_cond_t *c)
 {
 	struct gs__cond_waiter *w;
 
-	cond_check(c);
-	if (!atomic_load_explicit(GS__ATOMIC32(&c->nwaiters_),
-				  memory_order_relaxed))
+	if (!cond_lock_if_waiters(c))
 		return;
-	gs_mutex_lock(&c->mu_);
 	w = c->head_;
 	if (w) {
 		unlink_locked(c, w);
@@ -148,11 +156,8 @@ void gs_cond_broadcast(gs_cond_t *c)
 {
 	struct gs__cond_waiter *w, *next;
 
-	cond_check(c);
-	if (!atomic_load_explicit(GS__ATOMIC32(&c->nwaiters_),
-				  memory_order_relaxed))
+	if (!cond_lock_if_waiters(c))
 		return;
-	gs_mutex_lock(&c->mu_);
 	w = c->head_;
 	c->head_ = c->tail_ = NULL;
 	atomic_store_explicit(GS__ATOMIC32(&c->nwaiters_), 0,
