@@ -27,6 +27,7 @@
 
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GS__WAKE_ALL INT_MAX
@@ -41,6 +42,15 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline);
 
 /* gs__wake wakes up to n sleepers on word (GS__WAKE_ALL for all). */
 void gs__wake(_Atomic uint32_t *word, int n);
+
+/*
+ * gs__wait_hook, when a thread sets it, is called with true just before
+ * that thread sleeps in gs__wait and with false once it wakes. The
+ * executor (layer 3) sets it on its pool threads to learn that one
+ * blocks, so that another can take the queue; layer 1 knows nothing
+ * more about it. The hook must not sleep in gs__wait itself.
+ */
+extern _Thread_local void (*gs__wait_hook)(bool blocking);
 
 /*
  * The word of a public struct is declared as a plain uint32_t so that

@@ -21,9 +21,13 @@
 
 #include "runtime/wait.h"
 
+_Thread_local void (*gs__wait_hook)(bool blocking);
+
 int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 {
+	void (*hook)(bool) = gs__wait_hook;
 	struct timespec ts, *tsp = NULL;
+	long r;
 
 	if (deadline != GS_NEVER) {
 		if (deadline <= gs_now())
@@ -32,13 +36,18 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 		ts.tv_nsec = (long)(deadline % GS_SECOND);
 		tsp = &ts;
 	}
-	if (syscall(SYS_futex, (uint32_t *)word,
+	if (hook)
+		hook(true);
+	r = syscall(SYS_futex, (uint32_t *)word,
 		    FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, NULL,
-		    FUTEX_BITSET_MATCH_ANY) == 0)
-		return 0;
-	if (errno == ETIMEDOUT || errno == EAGAIN)
-		return errno;
-	return 0; /* EINTR: a spurious wakeup, the caller loops */
+		    FUTEX_BITSET_MATCH_ANY);
+	if (r != 0)
+		r = errno;
+	if (hook)
+		hook(false);
+	if (r == ETIMEDOUT || r == EAGAIN)
+		return (int)r;
+	return 0; /* woken, or EINTR: a spurious wakeup, the caller loops */
 }
 
 void gs__wake(_Atomic uint32_t *word, int n)

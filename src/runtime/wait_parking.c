@@ -79,8 +79,11 @@ static void unlink_locked(struct bucket *b, struct sleeper *s)
 		b->tailp = s->prevp;
 }
 
+_Thread_local void (*gs__wait_hook)(bool blocking);
+
 int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 {
+	void (*hook)(bool) = gs__wait_hook;
 	struct bucket *b = bucket_of(word);
 	struct sleeper s = {word, NULL, NULL, PTHREAD_COND_INITIALIZER, 0};
 	int cancel_state;
@@ -106,6 +109,8 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 	s.prevp = b->tailp;
 	*b->tailp = &s;
 	b->tailp = &s.next;
+	if (hook)
+		hook(true);
 	/* Not a cancellation point, like the futex: see wait.h. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	while (!s.woken && err != ETIMEDOUT) {
@@ -115,6 +120,8 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 			err = pthread_cond_timedwait(&s.cond, &b->mu, &ts);
 	}
 	pthread_setcancelstate(cancel_state, NULL);
+	if (hook)
+		hook(false);
 	if (!s.woken)
 		unlink_locked(b, &s);
 	pthread_mutex_unlock(&b->mu);

@@ -40,6 +40,9 @@
 #include "runtime/platform.h"
 #include "runtime/wait.h"
 
+/* Pauses a waiter spends watching its word before it sleeps. */
+#define SPIN 200
+
 struct gs__cond_waiter {
 	struct gs__cond_waiter *next, *prev;
 	_Atomic uint32_t woken;
@@ -100,6 +103,12 @@ bool gs_cond_wait_until(gs_cond_t *c, int64_t deadline)
 	gs_mutex_unlock(&c->mu_);
 	gs_locker_unlock(&c->l);
 
+	/* A signal often follows within microseconds: watch before sleeping. */
+	for (int i = 0; i < SPIN && gs__ncpu() > 1; i++) {
+		if (atomic_load_explicit(&w.woken, memory_order_relaxed))
+			break;
+		gs__spin_pause();
+	}
 	/* Acquire: pairs with the release store of the waker. */
 	while (!atomic_load_explicit(&w.woken, memory_order_acquire)) {
 		if (gs__wait(&w.woken, 0, deadline) != ETIMEDOUT)

@@ -16,6 +16,7 @@
 
 #include <gosync/runtime.h>
 
+#include "runtime/platform.h"
 #include "runtime/wait.h"
 
 /* gs__sema_try takes a permit if one is there. */
@@ -31,9 +32,24 @@ static inline bool gs__sema_try(_Atomic uint32_t *sema)
 	return false;
 }
 
+/*
+ * Pauses spent watching for a permit before sleeping, where another CPU
+ * can post one meanwhile: the critical sections these semaphores wait
+ * out are usually shorter than a sleep and a wake, which cost tens of
+ * microseconds on a virtual machine.
+ */
+#define GS__SEMA_SPIN 200
+
 /* gs__sema_take sleeps for a permit until deadline: 0 or ETIMEDOUT. */
 static inline int gs__sema_take(_Atomic uint32_t *sema, int64_t deadline)
 {
+	if (gs__ncpu() > 1)
+		for (int i = 0; i < GS__SEMA_SPIN; i++) {
+			if (atomic_load_explicit(sema, memory_order_relaxed) &&
+			    gs__sema_try(sema))
+				return 0;
+			gs__spin_pause();
+		}
 	while (!gs__sema_try(sema))
 		if (gs__wait(sema, 0, deadline) == ETIMEDOUT)
 			return gs__sema_try(sema) ? 0 : ETIMEDOUT;
