@@ -34,19 +34,34 @@ int64_t gs_now(void);
 /*
  * gs_go runs fn(arg) on a pool thread and returns without waiting for it.
  *
- * An idle pool thread takes the task when there is one; otherwise a new
- * thread is started for it, so a task that blocks never keeps another
- * task from running, and two tasks that wait on each other both run.
- * Threads left idle for a while retire by themselves.
+ * The pool keeps about as many threads running tasks as there are CPUs,
+ * so a burst of small tasks costs a queue push each. A pool thread that
+ * blocks in any gosync wait lets another take the queue, and a task
+ * that has waited over a millisecond while no queued task made progress
+ * (every thread stuck in read(), sleep() or a foreign lock) gets a new
+ * thread; so a task that blocks never keeps the others from running for
+ * long, and tasks that wait on each other all run. Threads left idle
+ * for a while retire by themselves. A child process after fork starts
+ * with an empty pool and may use gs_go.
  *
  * The call of gs_go synchronises before fn starts. fn may block, call
  * gs_go, and use every part of gosync. If fn ends its thread without
  * returning (pthread_exit), the pool replaces the thread.
  *
  * Returns 0, ENOMEM when the task cannot be recorded, or EAGAIN when no
- * thread can be had; on an error fn will not run.
+ * thread can be had (the cap is reached or the system refuses one) and
+ * no running thread would come for the task; on an error fn will not
+ * run.
  */
 int gs_go(void (*fn)(void *arg), void *arg);
+
+/*
+ * gs_go_set_max_threads caps the pool's threads at n (n > 0; a smaller
+ * n lets threads above it retire as they go idle) and returns the
+ * previous cap; n <= 0 only reads it. The cap starts as the environment
+ * variable GS_MAX_THREADS, or 10000.
+ */
+int gs_go_set_max_threads(int n);
 
 #ifdef __cplusplus
 }

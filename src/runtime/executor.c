@@ -1,41 +1,52 @@
 /*
  * executor.c - the pool of threads that runs gs_go's tasks.
  *
- * Promise: a task given to gs__spawn runs soon on some pool thread, and
- * never waits behind a task that blocks. The rule that gives this: each
- * queued job is matched, at the moment it is queued, with a thread that
- * will come for it: an idle thread that the spawner claims, or a new
- * thread that the spawner starts. Threads finishing a job take the next
- * queued one before going idle, so a claimed thread may find the queue
- * already emptied by another; it then just goes idle again. A job is
- * therefore never left in the queue while every thread is blocked.
+ * Promise: a task given to gs__spawn runs soon on some pool thread and
+ * never waits for ever behind a task that blocks; a burst of small tasks
+ * costs a queue push each, not a thread each.
  *
- * Structure, all under one mutex (pool.mu):
+ * The pool keeps about as many threads running tasks as there are CPUs
+ * (target). Under one mutex (pool.mu) it holds:
  *
- *	queue      FIFO of jobs waiting for a thread
- *	idle       LIFO of idle threads; the most recently idle thread is
- *	           claimed first, so the threads that keep missing out are
- *	           the ones that reach their idle timeout and retire
- *	free       recycled job nodes, so a steady stream of tasks does
- *	           not call malloc
+ *	queue      FIFO of jobs not yet taken, each stamped when queued
+ *	idle       LIFO of idle threads; the most recently idle one is
+ *	           claimed first, so the rest reach their idle timeout and
+ *	           retire
+ *	running    threads running a task and not asleep in a gosync wait
+ *	free       recycled job nodes, so a steady stream does not malloc
  *
- * An idle thread first spins for a few microseconds watching its own
- * wake word, then sleeps on it. A spawner that claims a spinning thread
- * needs no system call; one that claims a sleeping thread wakes it. The
- * spinning flag changes only under the mutex, so the spawner's choice
- * between the two is never wrong.
+ * gs__spawn queues the job, then makes sure a thread will come for it:
+ * it claims an idle thread if there is one, starts a new thread if fewer
+ * than target are running, and otherwise leaves the job to the running
+ * threads, which take the next job each time they finish one.
  *
- * Memory orders: the queue is ordered by the mutex; the wake word's
- * release store by the spawner pairs with the acquire load by the idle
- * thread, and the thread then takes the mutex before touching the queue
- * anyway.
+ * Two things stop a blocked task from stalling the queue. A pool thread
+ * about to sleep in any gosync wait tells the pool through the wait
+ * layer's hook (gs__wait_hook); the pool counts it out of running and,
+ * if jobs wait, claims or starts a thread in its place. A task blocked
+ * elsewhere (read(), sleep(), a pthread lock) is invisible to the hook,
+ * so a monitor thread, awake only while jobs wait, starts a thread
+ * whenever the oldest queued job has waited more than MONITOR_NS.
  *
- * Rejected: a fixed number of threads with one shared queue, which is
- * cheaper per task but lets tasks that wait on each other deadlock once
- * every thread blocks. Limits: the pool grows by a thread whenever every
- * thread is busy, with no cap, and nothing learns when a pool thread
- * blocks; threads do not survive fork, and a child process must not use
- * gs_go.
+ * Threads are capped (gs_go_set_max_threads, or GS_MAX_THREADS in the
+ * environment, read once). When a job can get no thread at all, because
+ * every thread is blocked and none can be started, gs__spawn takes the
+ * job back and returns EAGAIN rather than let it wait for ever.
+ *
+ * An idle thread first spins a few microseconds on its own wake word,
+ * then sleeps on it; claiming a spinning thread needs no system call.
+ * After fork the child's pool is empty and starts again on first use.
+ *
+ * Memory orders: the queue and counts are ordered by the mutex; the wake
+ * word's release store by the claimer pairs with the idle thread's
+ * acquire load.
+ *
+ * Rejected: a thread per task (30 us a task here, and unbounded), and a
+ * fixed pool with no growth (tasks that wait on each other deadlock once
+ * every thread blocks). Limits: a task blocked outside gosync delays the
+ * queue by up to MONITOR_NS before a thread is added; at the cap, queued
+ * jobs wait for a running thread to come back; each blocked task holds
+ * a thread, so ten thousand blocked tasks hold ten thousand threads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,7 +54,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include <gosync/mutex.h>
 #include <gosync/runtime.h>
 
 #include "runtime/executor.h"
@@ -52,10 +62,13 @@
 
 #define FREE_MAX 1024
 #define IDLE_SPIN 2000
+#define MONITOR_NS GS_MILLISECOND
+#define DEFAULT_MAX_THREADS 10000
 
 struct node {
 	struct node *next;
 	uint64_t seq;
+	int64_t queued_at;
 	struct gs__job job;
 };
 
@@ -66,17 +79,23 @@ struct worker {
 };
 
 static struct {
-	gs_mutex_t mu;
+	pthread_mutex_t mu;
 	struct node *head, **tailp;
 	struct node *free;
-	int nfree;
+	int nfree, nqueued;
 	uint64_t seq;
 	struct worker *idle;
-	int nthreads, nidle;
+	int nthreads, nidle, nrunning;
+	int max_threads; /* 0 until first use reads the environment */
 	uint64_t created;
 	int64_t idle_timeout;
-} pool = {GS_MUTEX_INIT, NULL, &pool.head, NULL, 0, 0, NULL, 0, 0, 0,
-	  2 * GS_SECOND};
+	uint64_t ntaken; /* jobs ever taken off the queue */
+	bool monitor_started, monitor_asleep;
+	_Atomic uint32_t monitor_word;
+} pool = {PTHREAD_MUTEX_INITIALIZER, NULL, &pool.head, NULL, 0, 0, 0,
+	  NULL, 0, 0, 0, 0, 0, 2 * GS_SECOND, 0, false, false, 0};
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 int gs__thread_create(void *(*fn)(void *), void *arg)
 {
@@ -95,6 +114,36 @@ int gs__thread_create(void *(*fn)(void *), void *arg)
 	return err;
 }
 
+/* The child of a fork has none of the parent's threads: start afresh. */
+static void pool_after_fork(void)
+{
+	struct node *n, *next;
+
+	pthread_mutex_init(&pool.mu, NULL);
+	for (n = pool.head; n; n = next) {
+		next = n->next;
+		free(n);
+	}
+	pool.head = NULL;
+	pool.tailp = &pool.head;
+	pool.nqueued = 0;
+	pool.idle = NULL;
+	pool.nthreads = pool.nidle = pool.nrunning = 0;
+	pool.monitor_started = pool.monitor_asleep = false;
+}
+
+static void pool_init(void)
+{
+	const char *env = getenv("GS_MAX_THREADS");
+	int n = env ? atoi(env) : 0;
+
+	pthread_atfork(NULL, NULL, pool_after_fork);
+	pthread_mutex_lock(&pool.mu);
+	if (pool.max_threads == 0)
+		pool.max_threads = n > 0 ? n : DEFAULT_MAX_THREADS;
+	pthread_mutex_unlock(&pool.mu);
+}
+
 static struct node *queue_pop_locked(void)
 {
 	struct node *n = pool.head;
@@ -103,6 +152,8 @@ static struct node *queue_pop_locked(void)
 		pool.head = n->next;
 		if (!pool.head)
 			pool.tailp = &pool.head;
+		pool.nqueued--;
+		pool.ntaken++;
 	}
 	return n;
 }
@@ -118,7 +169,7 @@ static void node_free_locked(struct node *n)
 	pool.nfree++;
 }
 
-/* Takes back a job whose thread could not be started, if still queued. */
+/* Takes back a job that no thread will come for, if still queued. */
 static bool queue_remove_locked(struct node *n, uint64_t seq)
 {
 	struct node **pp;
@@ -129,6 +180,7 @@ static bool queue_remove_locked(struct node *n, uint64_t seq)
 		*pp = n->next;
 		if (!*pp)
 			pool.tailp = pp;
+		pool.nqueued--;
 		node_free_locked(n);
 		return true;
 	}
@@ -146,13 +198,74 @@ static void idle_remove_locked(struct worker *w)
 	pool.nidle--;
 }
 
+static void *worker_main(void *arg);
+
+/* Claims the most recently idle thread; false if none is idle. */
+static bool claim_idle_locked(void)
+{
+	struct worker *w = pool.idle;
+
+	if (!w)
+		return false;
+	idle_remove_locked(w);
+	pool.nrunning++;
+	/* Release: pairs with the acquire load in worker_idle. */
+	atomic_store_explicit(&w->wake, 1, memory_order_release);
+	if (!w->spinning)
+		gs__wake(&w->wake, 1);
+	return true;
+}
+
+/* Starts a thread, counted as running; called locked, returns locked. */
+static int start_thread_locked(void)
+{
+	int err;
+
+	if (pool.nthreads >= pool.max_threads)
+		return EAGAIN;
+	pool.nthreads++;
+	pool.nrunning++;
+	pool.created++;
+	pthread_mutex_unlock(&pool.mu);
+	err = gs__thread_create(worker_main, NULL);
+	pthread_mutex_lock(&pool.mu);
+	if (err != 0) {
+		pool.nthreads--;
+		pool.nrunning--;
+	}
+	return err;
+}
+
+/* Makes sure a thread will come for the queue; called locked. */
+static int add_thread_locked(void)
+{
+	if (claim_idle_locked())
+		return 0;
+	return start_thread_locked();
+}
+
+static void worker_block_hook(bool blocking)
+{
+	pthread_mutex_lock(&pool.mu);
+	if (!blocking) {
+		pool.nrunning++;
+	} else if (--pool.nrunning < gs__ncpu() && pool.nqueued > 0) {
+		add_thread_locked();
+	}
+	pthread_mutex_unlock(&pool.mu);
+}
+
 static void worker_died(void *arg)
 {
 	(void)arg;
 	/* The job ended the thread (pthread_exit): count it gone. */
-	gs_mutex_lock(&pool.mu);
+	gs__wait_hook = NULL;
+	pthread_mutex_lock(&pool.mu);
 	pool.nthreads--;
-	gs_mutex_unlock(&pool.mu);
+	pool.nrunning--;
+	if (pool.nqueued > 0 && pool.nrunning < gs__ncpu())
+		add_thread_locked();
+	pthread_mutex_unlock(&pool.mu);
 }
 
 /* Runs queued jobs until the queue is empty; called and returns locked. */
@@ -164,9 +277,11 @@ static void worker_drain_locked(void)
 	while ((n = queue_pop_locked()) != NULL) {
 		job = n->job;
 		node_free_locked(n);
-		gs_mutex_unlock(&pool.mu);
+		pthread_mutex_unlock(&pool.mu);
+		gs__wait_hook = worker_block_hook;
 		job.run(&job);
-		gs_mutex_lock(&pool.mu);
+		gs__wait_hook = NULL;
+		pthread_mutex_lock(&pool.mu);
 	}
 }
 
@@ -175,27 +290,27 @@ static bool worker_idle(struct worker *w)
 {
 	int64_t deadline;
 
-	for (int i = 0; i < IDLE_SPIN; i++) {
-		/* Acquire: pairs with the release store in gs__spawn. */
+	for (int i = 0; i < IDLE_SPIN && w->spinning; i++) {
+		/* Acquire: pairs with the release store in claim_idle_locked. */
 		if (atomic_load_explicit(&w->wake, memory_order_acquire))
 			return true;
 		gs__spin_pause();
 	}
-	gs_mutex_lock(&pool.mu);
+	pthread_mutex_lock(&pool.mu);
 	w->spinning = false;
 	deadline = gs_now() + pool.idle_timeout;
-	gs_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&pool.mu);
 	while (!atomic_load_explicit(&w->wake, memory_order_acquire)) {
 		if (gs__wait(&w->wake, 0, deadline) != ETIMEDOUT)
 			continue;
-		gs_mutex_lock(&pool.mu);
+		pthread_mutex_lock(&pool.mu);
 		if (atomic_load_explicit(&w->wake, memory_order_relaxed)) {
-			gs_mutex_unlock(&pool.mu);
+			pthread_mutex_unlock(&pool.mu);
 			return true;
 		}
 		idle_remove_locked(w);
 		pool.nthreads--;
-		gs_mutex_unlock(&pool.mu);
+		pthread_mutex_unlock(&pool.mu);
 		return false;
 	}
 	return true;
@@ -208,9 +323,10 @@ static void *worker_main(void *arg)
 
 	(void)arg;
 	pthread_cleanup_push(worker_died, NULL);
-	gs_mutex_lock(&pool.mu);
+	pthread_mutex_lock(&pool.mu);
 	while (alive) {
 		worker_drain_locked();
+		pool.nrunning--;
 		atomic_store_explicit(&w.wake, 0, memory_order_relaxed);
 		w.spinning = gs__ncpu() > 1;
 		w.prev = NULL;
@@ -219,70 +335,111 @@ static void *worker_main(void *arg)
 			w.next->prev = &w;
 		pool.idle = &w;
 		pool.nidle++;
-		gs_mutex_unlock(&pool.mu);
+		pthread_mutex_unlock(&pool.mu);
 		alive = worker_idle(&w);
 		if (alive)
-			gs_mutex_lock(&pool.mu);
+			pthread_mutex_lock(&pool.mu);
 	}
 	pthread_cleanup_pop(0);
 	return NULL;
 }
 
-/* Claims an idle thread for the job just queued, or starts one. */
-static int spawn_thread_locked(struct node *n, uint64_t seq)
+/*
+ * The monitor: while jobs wait, looks every MONITOR_NS whether the
+ * oldest has waited longer than that with no job taken meanwhile (every
+ * thread is stuck, or busy for that long), and adds a thread if so. It
+ * sleeps on monitor_word while the queue is empty.
+ */
+static void *monitor_main(void *arg)
 {
-	struct worker *w = pool.idle;
-	bool spinning;
-	int err;
+	uint64_t taken = 0;
 
-	if (w) {
-		idle_remove_locked(w);
-		spinning = w->spinning;
-		/* Release: pairs with the acquire load in worker_idle. */
-		atomic_store_explicit(&w->wake, 1, memory_order_release);
-		if (!spinning)
-			gs__wake(&w->wake, 1);
-		gs_mutex_unlock(&pool.mu);
-		return 0;
+	(void)arg;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		uint32_t seen = atomic_load(&pool.monitor_word);
+		int64_t now = gs_now(), until = GS_NEVER;
+
+		if (pool.head) {
+			if (now - pool.head->queued_at > MONITOR_NS &&
+			    pool.ntaken == taken)
+				add_thread_locked();
+			taken = pool.ntaken;
+			until = now + MONITOR_NS;
+		}
+		pool.monitor_asleep = until == GS_NEVER;
+		pthread_mutex_unlock(&pool.mu);
+		gs__wait(&pool.monitor_word, seen, until);
+		pthread_mutex_lock(&pool.mu);
+		pool.monitor_asleep = false;
 	}
-	pool.nthreads++;
-	pool.created++;
-	gs_mutex_unlock(&pool.mu);
-	err = gs__thread_create(worker_main, NULL);
-	if (err == 0)
-		return 0;
-	gs_mutex_lock(&pool.mu);
-	pool.nthreads--;
-	/* A thread that finished its job may have taken ours already. */
-	if (!queue_remove_locked(n, seq))
-		err = 0;
-	gs_mutex_unlock(&pool.mu);
-	return err == ENOMEM ? ENOMEM : err ? EAGAIN : 0;
+	return NULL;
+}
+
+/* Makes the monitor watch the queue, starting it the first time. */
+static void poke_monitor_locked(void)
+{
+	if (!pool.monitor_started) {
+		pool.monitor_started =
+			gs__thread_create(monitor_main, NULL) == 0;
+		return;
+	}
+	if (!pool.monitor_asleep)
+		return; /* already polling */
+	pool.monitor_asleep = false;
+	atomic_fetch_add(&pool.monitor_word, 1);
+	gs__wake(&pool.monitor_word, 1);
+}
+
+static struct node *node_get_locked(void)
+{
+	struct node *n = pool.free;
+
+	if (n) {
+		pool.free = n->next;
+		pool.nfree--;
+		return n;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	n = malloc(sizeof *n);
+	pthread_mutex_lock(&pool.mu);
+	return n;
 }
 
 int gs__spawn(const struct gs__job *job)
 {
 	struct node *n;
 	uint64_t seq;
+	int err = 0;
 
-	gs_mutex_lock(&pool.mu);
-	n = pool.free;
-	if (n) {
-		pool.free = n->next;
-		pool.nfree--;
-	} else {
-		gs_mutex_unlock(&pool.mu);
-		n = malloc(sizeof *n);
-		if (!n)
-			return ENOMEM;
-		gs_mutex_lock(&pool.mu);
+	pthread_once(&atfork_once, pool_init);
+	pthread_mutex_lock(&pool.mu);
+	n = node_get_locked();
+	if (!n) {
+		pthread_mutex_unlock(&pool.mu);
+		return ENOMEM;
 	}
 	n->job = *job;
 	n->next = NULL;
 	n->seq = seq = ++pool.seq;
+	n->queued_at = gs_now();
 	*pool.tailp = n;
 	pool.tailp = &n->next;
-	return spawn_thread_locked(n, seq);
+	pool.nqueued++;
+	if (pool.nrunning < gs__ncpu()) {
+		if (!claim_idle_locked())
+			err = start_thread_locked();
+	} else {
+		/* Left to the running threads; the monitor watches them. */
+		poke_monitor_locked();
+	}
+	/* A job no thread will come for goes back to the caller. */
+	if (pool.nrunning == 0 && queue_remove_locked(n, seq)) {
+		pthread_mutex_unlock(&pool.mu);
+		return err == ENOMEM ? ENOMEM : EAGAIN;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return 0;
 }
 
 static void go_run(const struct gs__job *job)
@@ -297,18 +454,31 @@ int gs_go(void (*fn)(void *), void *arg)
 	return gs__spawn(&job);
 }
 
+int gs_go_set_max_threads(int n)
+{
+	int old;
+
+	pthread_once(&atfork_once, pool_init);
+	pthread_mutex_lock(&pool.mu);
+	old = pool.max_threads;
+	if (n > 0)
+		pool.max_threads = n;
+	pthread_mutex_unlock(&pool.mu);
+	return old;
+}
+
 void gs__executor_stats(int *threads, int *idle, uint64_t *created)
 {
-	gs_mutex_lock(&pool.mu);
+	pthread_mutex_lock(&pool.mu);
 	*threads = pool.nthreads;
 	*idle = pool.nidle;
 	*created = pool.created;
-	gs_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&pool.mu);
 }
 
 void gs__executor_set_idle_timeout(int64_t ns)
 {
-	gs_mutex_lock(&pool.mu);
+	pthread_mutex_lock(&pool.mu);
 	pool.idle_timeout = ns;
-	gs_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&pool.mu);
 }
