@@ -14,7 +14,7 @@ DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
 NEEDED = cmake gcc clang pkg-config curl spin
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan check-models demo bench install clean
+	check-asan check-models demo bench bench-deps install clean
 
 all: build
 
@@ -76,7 +76,25 @@ check-asan: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release
 
-bench: build
+# The peers the benchmarks compare with; one that is missing is skipped.
+BENCH_PACKAGES = libglib2.0-dev golang-go
+
+bench-deps: deps
+	@if ! pkg-config --exists glib-2.0 || ! command -v go >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "bench: installing $(BENCH_PACKAGES)"; \
+			{ apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				$(BENCH_PACKAGES) >/dev/null; } || \
+				echo "bench: peers not installed; they are skipped"; \
+		else \
+			echo "bench: for every peer run:"; \
+			echo "  sudo apt-get install -y $(BENCH_PACKAGES)"; \
+		fi; \
+	fi
+
+bench: bench-deps
+	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	@bash bench/run.sh $(BUILD)/release
 
 install: build
