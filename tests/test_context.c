@@ -1,6 +1,9 @@
 /* test_context.c - gs_ctx_t: cancellation, deadlines, the tree. */
 #include <gosync/context.h>
+#include <gosync/waitgroup.h>
 #include <gosync/runtime.h>
+
+#include <poll.h>
 
 #include "harness.h"
 #include "introspect.h"
@@ -371,6 +374,265 @@ TEST(ctx_deadline_child_of_a_cancelled_parent_holds_nothing_after_release)
 	CHECK(gs__ctx_refs(p) == 1, "the parent holds %u references",
 	      gs__ctx_refs(p));
 	gs_ctx_unref(p);
+}
+
+static const char key_a, key_b;
+
+TEST(ctx_values_innermost_wins_missing_is_null_and_cancel_keeps_them)
+{
+	gs_ctx_t *c1, *v1, *v2, *c2, *v3;
+
+	CHECK(gs_ctx_with_cancel(NULL, &c1) == 0, "c1");
+	CHECK(gs_ctx_with_value(c1, &key_a, "a1", &v1) == 0, "v1");
+	CHECK(gs_ctx_with_value(v1, &key_b, "b1", &v2) == 0, "v2");
+	CHECK(gs_ctx_with_cancel(v2, &c2) == 0, "c2");
+	CHECK(gs_ctx_with_value(c2, &key_a, "a2", &v3) == 0, "v3");
+	CHECK(strcmp(gs_ctx_value(v3, &key_a), "a2") == 0, "inner a");
+	CHECK(strcmp(gs_ctx_value(v3, &key_b), "b1") == 0, "outer b");
+	CHECK(strcmp(gs_ctx_value(c2, &key_a), "a1") == 0, "a below c2");
+	CHECK(gs_ctx_value(c1, &key_a) == NULL, "a above its context");
+	CHECK(gs_ctx_value(NULL, &key_a) == NULL, "a in background");
+	CHECK(gs__ctx_nchildren(c1) == 1, "c2 is not linked under c1");
+	gs_ctx_cancel(c1);
+	CHECK(gs_ctx_err(v1) == ECANCELED && gs_ctx_err(v3) == ECANCELED &&
+		      gs_ctx_err(c2) == ECANCELED,
+	      "value contexts did not follow the cancel");
+	CHECK(strcmp(gs_ctx_value(v3, &key_b), "b1") == 0,
+	      "values lost by the cancel");
+	gs_ctx_unref(v3);
+	gs_ctx_unref(c2);
+	gs_ctx_unref(v2);
+	gs_ctx_unref(v1);
+	gs_ctx_unref(c1);
+}
+
+static void value_with_nil_key(void *arg)
+{
+	gs_ctx_t *c;
+
+	(void)arg;
+	gs_ctx_with_value(NULL, NULL, "x", &c);
+}
+
+static void cancel_value_ctx(void *arg)
+{
+	gs_ctx_t *c;
+
+	(void)arg;
+	gs_ctx_with_value(NULL, &key_a, "x", &c);
+	gs_ctx_cancel(c);
+}
+
+TEST(ctx_nil_key_and_cancel_of_a_value_context_abort)
+{
+	expect_death(value_with_nil_key, NULL, "gs: context: nil key");
+	expect_death(cancel_value_ctx, NULL,
+		     "gs: context: cancel of a context that cannot be "
+		     "cancelled");
+}
+
+TEST(ctx_without_cancel_keeps_values_and_is_never_done)
+{
+	gs_ctx_t *p, *v, *w, *c;
+	int64_t d;
+
+	CHECK(gs_ctx_with_timeout(NULL, 10 * GS_MILLISECOND, &p) == 0, "p");
+	CHECK(gs_ctx_with_value(p, &key_a, "a", &v) == 0, "v");
+	CHECK(gs_ctx_without_cancel(v, &w) == 0, "w");
+	CHECK(gs_ctx_with_cancel(w, &c) == 0, "c");
+	CHECK(!gs_ctx_deadline(w, &d), "without_cancel has a deadline");
+	gs_ctx_cancel_cause(p, EPIPE);
+	CHECK(gs_ctx_err(w) == 0 && gs_ctx_cause(w) == 0 && !gs_ctx_done(w),
+	      "without_cancel followed its parent");
+	CHECK(gs_ctx_err(c) == 0, "its child followed the parent");
+	CHECK(!gs_ctx_wait_until(w, gs_now() + 20 * GS_MILLISECOND),
+	      "wait on without_cancel returned done");
+	CHECK(strcmp(gs_ctx_value(c, &key_a), "a") == 0, "value lost");
+	gs_ctx_cancel(c);
+	gs_ctx_unref(c);
+	gs_ctx_unref(w);
+	gs_ctx_unref(v);
+	gs_ctx_unref(p);
+}
+
+TEST(ctx_deadline_cause_is_reported_when_the_deadline_passes)
+{
+	gs_ctx_t *a, *b;
+
+	CHECK(gs_ctx_with_timeout_cause(NULL, 5 * GS_MILLISECOND, EPIPE, &a) ==
+		      0,
+	      "a");
+	CHECK(gs_ctx_with_deadline_cause(NULL, gs_now() - 1, ENOENT, &b) == 0,
+	      "b");
+	gs_ctx_wait(a);
+	CHECK(gs_ctx_err(a) == ETIMEDOUT && gs_ctx_cause(a) == EPIPE,
+	      "a: err %d cause %d", gs_ctx_err(a), gs_ctx_cause(a));
+	CHECK(gs_ctx_err(b) == ETIMEDOUT && gs_ctx_cause(b) == ENOENT,
+	      "b: err %d cause %d", gs_ctx_err(b), gs_ctx_cause(b));
+	gs_ctx_unref(a);
+	gs_ctx_unref(b);
+}
+
+static atomic_int after_calls;
+static gs_waitgroup_t after_wg;
+
+static void after_fn(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&after_calls, 1);
+	gs_waitgroup_done(&after_wg);
+}
+
+TEST(ctx_after_func_runs_once_after_cancel_timeout_or_at_once)
+{
+	gs_ctx_t *c, *t, *done;
+	gs_ctx_after_t *s1, *s2;
+
+	CHECK(gs_ctx_with_cancel(NULL, &c) == 0, "c");
+	gs_waitgroup_add(&after_wg, 3);
+	CHECK(gs_ctx_after_func(c, after_fn, NULL, &s1) == 0, "after c");
+	test_sleep_ms(20);
+	CHECK(atomic_load(&after_calls) == 0, "ran before the cancel");
+	gs_ctx_cancel(c);
+	CHECK(gs_ctx_with_timeout(NULL, 5 * GS_MILLISECOND, &t) == 0, "t");
+	CHECK(gs_ctx_after_func(t, after_fn, NULL, NULL) == 0, "after t");
+	CHECK(gs_ctx_with_cancel(NULL, &done) == 0, "done");
+	gs_ctx_cancel(done);
+	CHECK(gs_ctx_after_func(done, after_fn, NULL, &s2) == 0, "after d");
+	gs_waitgroup_wait(&after_wg);
+	CHECK(atomic_load(&after_calls) == 3, "%d calls",
+	      atomic_load(&after_calls));
+	CHECK(!gs_ctx_stop(s1) && !gs_ctx_stop(s2), "stopped a run function");
+	gs_ctx_unref(c);
+	gs_ctx_unref(t);
+	gs_ctx_unref(done);
+}
+
+TEST(ctx_after_func_stopped_before_cancel_never_runs)
+{
+	gs_ctx_t *c;
+	gs_ctx_after_t *s;
+
+	CHECK(gs_ctx_with_cancel(NULL, &c) == 0, "c");
+	CHECK(gs_ctx_after_func(c, after_fn, NULL, &s) == 0, "after");
+	CHECK(gs_ctx_stop(s), "stop before the cancel failed");
+	gs_ctx_cancel(c);
+	test_sleep_ms(20);
+	CHECK(atomic_load(&after_calls) == 0, "a stopped function ran");
+	gs_ctx_unref(c);
+}
+
+static gate_t after_gate = GATE_INIT;
+
+static void after_blocks(void *arg)
+{
+	(void)arg;
+	gate_wait(&after_gate);
+	atomic_fetch_add(&after_calls, 1);
+	gs_waitgroup_done(&after_wg);
+}
+
+TEST(ctx_cancel_does_not_wait_for_the_after_func)
+{
+	gs_ctx_t *c;
+
+	CHECK(gs_ctx_with_cancel(NULL, &c) == 0, "c");
+	gs_waitgroup_add(&after_wg, 1);
+	CHECK(gs_ctx_after_func(c, after_blocks, NULL, NULL) == 0, "after");
+	gs_ctx_cancel(c); /* returns although the function blocks */
+	CHECK(atomic_load(&after_calls) == 0, "ran to the end already");
+	gate_open(&after_gate);
+	gs_waitgroup_wait(&after_wg);
+	gs_ctx_unref(c);
+}
+
+struct after_race {
+	gs_ctx_t *c;
+	gs_ctx_after_t *s;
+	gun_t gun;
+	bool stopped;
+};
+
+static void *race_stop(void *arg)
+{
+	struct after_race *r = arg;
+
+	gun_wait(&r->gun);
+	r->stopped = gs_ctx_stop(r->s);
+	return NULL;
+}
+
+static void *race_cancel_ctx(void *arg)
+{
+	struct after_race *r = arg;
+
+	gun_wait(&r->gun);
+	gs_ctx_cancel(r->c);
+	return NULL;
+}
+
+static void after_count(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+TEST(ctx_after_func_racing_stop_runs_exactly_when_stop_fails)
+{
+	for (int round = 0; round < 2000; round++) {
+		struct after_race r;
+		atomic_int ran = 0;
+		pthread_t a, b;
+
+		CHECK(gs_ctx_with_cancel(NULL, &r.c) == 0, "c");
+		CHECK(gs_ctx_after_func(r.c, after_count, &ran, &r.s) == 0,
+		      "after");
+		gun_init(&r.gun, 2);
+		a = start_thread(race_stop, &r);
+		b = start_thread(race_cancel_ctx, &r);
+		pthread_join(a, NULL);
+		pthread_join(b, NULL);
+		if (!r.stopped)
+			CHECK(wait_for_int(&ran, 1, 5000) == 1,
+			      "round %d: neither stopped nor ran", round);
+		CHECK(atomic_load(&ran) == (r.stopped ? 0 : 1),
+		      "round %d: stopped %d but ran %d", round, r.stopped,
+		      atomic_load(&ran));
+		gs_ctx_unref(r.c);
+	}
+}
+
+TEST(ctx_fd_turns_readable_once_done)
+{
+	gs_ctx_t *c, *v;
+	struct pollfd p;
+
+	CHECK(gs_ctx_with_cancel(NULL, &c) == 0, "c");
+	CHECK(gs_ctx_with_value(c, &key_a, "a", &v) == 0, "v");
+	p.fd = gs_ctx_fd(v);
+	p.events = POLLIN;
+	CHECK(p.fd >= 0, "no fd: %s", strerror(errno));
+	CHECK(gs_ctx_fd(c) == p.fd, "the value context has an fd of its own");
+	CHECK(poll(&p, 1, 20) == 0, "readable before the cancel");
+	gs_ctx_cancel(c);
+	CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN),
+	      "not readable after the cancel");
+	CHECK(poll(&p, 1, 0) == 1, "readable only once");
+	gs_ctx_unref(v);
+	gs_ctx_unref(c);
+}
+
+TEST(ctx_fd_of_a_done_context_is_readable_at_once)
+{
+	gs_ctx_t *c;
+	struct pollfd p;
+
+	CHECK(gs_ctx_with_timeout(NULL, 0, &c) == 0, "c");
+	p.fd = gs_ctx_fd(c);
+	p.events = POLLIN;
+	CHECK(p.fd >= 0 && poll(&p, 1, 0) == 1, "not readable");
+	p.fd = gs_ctx_fd(NULL);
+	CHECK(p.fd >= 0 && poll(&p, 1, 10) == 0, "background fd readable");
+	gs_ctx_unref(c);
 }
 
 TEST_MAIN()

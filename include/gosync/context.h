@@ -33,6 +33,9 @@ extern "C" {
 
 typedef struct gs_ctx gs_ctx_t;
 
+/* A registered after function; see gs_ctx_after_func. */
+typedef struct gs_ctx_after gs_ctx_after_t;
+
 /*
  * gs_ctx_background returns the root context: never done, no deadline,
  * not reference counted (ref and unref do nothing to it).
@@ -57,6 +60,63 @@ int gs_ctx_with_deadline(gs_ctx_t *parent, int64_t deadline, gs_ctx_t **out);
 
 /* gs_ctx_with_timeout is gs_ctx_with_deadline(parent, gs_now() + t). */
 int gs_ctx_with_timeout(gs_ctx_t *parent, int64_t timeout, gs_ctx_t **out);
+
+/*
+ * The _cause forms (Go's WithDeadlineCause, WithTimeoutCause) make a
+ * passed deadline give cause as the context's cause; err is still
+ * ETIMEDOUT. A cause of 0 means ETIMEDOUT.
+ */
+int gs_ctx_with_deadline_cause(gs_ctx_t *parent, int64_t deadline,
+			       int cause, gs_ctx_t **out);
+int gs_ctx_with_timeout_cause(gs_ctx_t *parent, int64_t timeout, int cause,
+			      gs_ctx_t **out);
+
+/*
+ * gs_ctx_with_value makes *out a child of parent that carries value
+ * under key; gs_ctx_value looks a key up from ctx towards the root and
+ * returns the innermost value, or NULL. Keys are compared as pointers
+ * (the address of a static object makes a key no other code can
+ * collide with). A value context is done exactly when its parent is and
+ * cannot be cancelled itself. A NULL key aborts with
+ * "gs: context: nil key". Returns 0 or ENOMEM.
+ */
+int gs_ctx_with_value(gs_ctx_t *parent, const void *key, void *value,
+		      gs_ctx_t **out);
+void *gs_ctx_value(gs_ctx_t *ctx, const void *key);
+
+/*
+ * gs_ctx_without_cancel makes *out a child of parent that keeps its
+ * values but is never done, has no deadline and no cause, whatever
+ * happens to parent. Returns 0 or ENOMEM.
+ */
+int gs_ctx_without_cancel(gs_ctx_t *parent, gs_ctx_t **out);
+
+/*
+ * gs_ctx_after_func arranges for fn(arg) to run on a thread of its own
+ * (through gs_go; on the cancelling thread if none can be had) once ctx
+ * is done, or at once if it is done already; the cancel does not wait
+ * for fn. If stop is not NULL, *stop receives a handle that must be
+ * given to gs_ctx_stop exactly once, before or after fn runs; with stop
+ * NULL the registration cleans up after itself. Returns 0 or ENOMEM.
+ *
+ * gs_ctx_stop stops the registration and releases the handle: true if
+ * fn had not started and now never will, false if it has started or
+ * run (it does not wait for fn to finish).
+ */
+int gs_ctx_after_func(gs_ctx_t *ctx, void (*fn)(void *arg), void *arg,
+		      gs_ctx_after_t **stop);
+bool gs_ctx_stop(gs_ctx_after_t *stop);
+
+/*
+ * gs_ctx_fd returns a file descriptor that turns readable once ctx is
+ * done and stays readable, for poll, epoll and event loops; -1 with
+ * errno set if none can be opened. The descriptor belongs to the
+ * context (or to the nearest ancestor that decides when it is done):
+ * do not read from it or close it; it is closed when that context is
+ * freed. A context that is never done gives one that never turns
+ * readable.
+ */
+int gs_ctx_fd(gs_ctx_t *ctx);
 
 /*
  * gs_ctx_cancel cancels ctx with ECANCELED; gs_ctx_cancel_cause cancels

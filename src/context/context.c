@@ -48,6 +48,7 @@
  * chain deeper than the stack allows would overflow it.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include <gosync/context.h>
@@ -55,9 +56,18 @@
 #include <gosync/runtime.h>
 
 #include "introspect.h"
+#include "runtime/executor.h"
+#include "runtime/notify_fd.h"
 #include "runtime/platform.h"
 #include "runtime/timer.h"
 #include "runtime/wait.h"
+
+enum kind {
+	BACKGROUND, /* the root: never done */
+	CANCEL,     /* with_cancel, with_deadline: done by its own cancel */
+	VALUE,      /* with_value: done when its source is */
+	DETACHED,   /* without_cancel: never done, values kept */
+};
 
 struct gs_ctx {
 	_Atomic uint32_t refs;
@@ -65,17 +75,45 @@ struct gs_ctx {
 	_Atomic int err;
 	_Atomic int cause;
 	gs_mutex_t mu;
-	gs_ctx_t *parent; /* NULL below the background context */
-	gs_ctx_t *children;
-	gs_ctx_t *next, *prev; /* siblings, under parent->mu */
-	bool linked;           /* under parent->mu */
-	bool cancellable;
+	enum kind kind;
+	gs_ctx_t *parent; /* referenced; values are looked up along it */
+	gs_ctx_t *source; /* whose done, err, cause and deadline this shows */
+	gs_ctx_t *link;   /* the CANCEL context listing this one, or NULL */
+	gs_ctx_t *children;    /* CANCEL contexts linked here, under mu */
+	gs_ctx_t *next, *prev; /* siblings, under link->mu */
+	bool linked;           /* under link->mu */
 	bool has_timer;
+	int timeout_cause;
 	int64_t deadline; /* GS_NEVER for none */
+	const void *key;  /* VALUE only */
+	void *value;
+	struct gs_ctx_after *afters; /* pending after functions, under mu */
+	struct gs__notify_fd fd;     /* opened by gs_ctx_fd, under mu */
 	struct gs__timer timer;
 };
 
-static gs_ctx_t background = {.deadline = GS_NEVER};
+/*
+ * An after function's registration: linked in its context's list while
+ * pending, and owned by two references, the registration's (dropped
+ * once it ran or was stopped, with the context reference it holds) and
+ * the caller's handle (dropped by gs_ctx_stop).
+ */
+struct gs_ctx_after {
+	struct gs_ctx_after *next, *prev; /* under ctx->mu */
+	bool linked;                      /* under ctx->mu */
+	_Atomic uint32_t state;
+	_Atomic uint32_t refs;
+	void (*fn)(void *arg);
+	void *arg;
+	gs_ctx_t *ctx;
+};
+
+enum { AFTER_PENDING = 0, AFTER_FIRED = 1, AFTER_STOPPED = 2 };
+
+static gs_ctx_t background = {.kind = BACKGROUND,
+			      .source = &background,
+			      .deadline = GS_NEVER,
+			      .fd = {-1, -1}};
 
 gs_ctx_t *gs_ctx_background(void)
 {
@@ -85,6 +123,12 @@ gs_ctx_t *gs_ctx_background(void)
 static gs_ctx_t *ctx_or_background(gs_ctx_t *ctx)
 {
 	return ctx ? ctx : &background;
+}
+
+/* The context whose state ctx shows: itself for CANCEL. */
+static gs_ctx_t *source_of(gs_ctx_t *ctx)
+{
+	return ctx_or_background(ctx)->source;
 }
 
 gs_ctx_t *gs_ctx_ref(gs_ctx_t *ctx)
@@ -109,7 +153,7 @@ static bool ctx_tryref(gs_ctx_t *ctx)
 
 static void unlink_from_parent(gs_ctx_t *ctx)
 {
-	gs_ctx_t *p = ctx->parent;
+	gs_ctx_t *p = ctx->link;
 
 	if (!p)
 		return;
@@ -135,8 +179,69 @@ void gs_ctx_unref(gs_ctx_t *ctx)
 	    1)
 		return;
 	unlink_from_parent(ctx);
+	gs__notify_fd_close(&ctx->fd);
 	gs_ctx_unref(ctx->parent);
 	free(ctx);
+}
+
+static void after_release(struct gs_ctx_after *a)
+{
+	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+		free(a);
+}
+
+/* The registration is over (ran or stopped): its references go. */
+static void after_done(struct gs_ctx_after *a)
+{
+	gs_ctx_unref(a->ctx);
+	after_release(a);
+}
+
+static void after_run(const struct gs__job *job)
+{
+	struct gs_ctx_after *a = job->data;
+
+	a->fn(a->arg);
+	after_done(a);
+}
+
+/* Runs fired registrations on threads of their own, or here if none. */
+static void after_fire(struct gs_ctx_after *a)
+{
+	struct gs_ctx_after *next;
+
+	for (; a; a = next) {
+		struct gs__job job = {after_run, NULL, NULL, a};
+
+		next = a->next;
+		if (gs__spawn(&job) != 0) {
+			a->fn(a->arg);
+			after_done(a);
+		}
+	}
+}
+
+/*
+ * Takes the pending after functions that this cancel fires; a stop that
+ * won the race for one unlinks it itself, once it gets mu.
+ */
+static struct gs_ctx_after *afters_take_locked(gs_ctx_t *ctx)
+{
+	struct gs_ctx_after *a, *next, *fired = NULL;
+	uint32_t pending;
+
+	for (a = ctx->afters; a; a = next) {
+		next = a->next;
+		a->linked = false;
+		pending = AFTER_PENDING;
+		if (atomic_compare_exchange_strong(&a->state, &pending,
+						   AFTER_FIRED)) {
+			a->next = fired;
+			fired = a;
+		}
+	}
+	ctx->afters = NULL;
+	return fired;
 }
 
 /* Marks ctx done; returns the detached children, each holding a ref. */
@@ -149,6 +254,8 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 	/* Release: pairs with the acquire loads of done; err comes along. */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
 	gs__wake(&ctx->done, GS__WAKE_ALL);
+	if (ctx->fd.rfd >= 0)
+		gs__notify_fd_signal(&ctx->fd);
 	for (c = ctx->children; c; c = next) {
 		next = c->next;
 		c->linked = false;
@@ -164,6 +271,7 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 static void ctx_cancel(gs_ctx_t *ctx, int err, int cause, bool unlink)
 {
 	gs_ctx_t *c, *next, *cascade;
+	struct gs_ctx_after *fired;
 
 	gs_mutex_lock(&ctx->mu);
 	if (atomic_load_explicit(&ctx->err, memory_order_relaxed) != 0) {
@@ -171,6 +279,7 @@ static void ctx_cancel(gs_ctx_t *ctx, int err, int cause, bool unlink)
 		return;
 	}
 	cascade = ctx_finish_locked(ctx, err, cause);
+	fired = afters_take_locked(ctx);
 	/*
 	 * With mu held, so that another cancel of ctx, which waits for mu
 	 * before it sees err set, returns only once the children are done.
@@ -179,6 +288,7 @@ static void ctx_cancel(gs_ctx_t *ctx, int err, int cause, bool unlink)
 		ctx_cancel(c, err, cause, false);
 	gs_mutex_unlock(&ctx->mu);
 
+	after_fire(fired);
 	/* Only now: a child freed here unlinks from ctx, taking mu. */
 	for (c = cascade; c; c = next) {
 		next = c->next;
@@ -192,7 +302,7 @@ static void ctx_cancel(gs_ctx_t *ctx, int err, int cause, bool unlink)
 
 void gs_ctx_cancel_cause(gs_ctx_t *ctx, int cause)
 {
-	if (!ctx || !ctx->cancellable)
+	if (!ctx || ctx->kind != CANCEL)
 		gs__misuse("context",
 			   "cancel of a context that cannot be cancelled");
 	ctx_cancel(ctx, ECANCELED, cause ? cause : ECANCELED, true);
@@ -228,7 +338,7 @@ static void ctx_timer_fired(void *arg)
 {
 	gs_ctx_t *ctx = arg;
 
-	ctx_cancel(ctx, ETIMEDOUT, ETIMEDOUT, true);
+	ctx_cancel(ctx, ETIMEDOUT, ctx->timeout_cause, true);
 	gs_ctx_unref(ctx);
 }
 
@@ -259,26 +369,34 @@ static int ctx_arm_timer(gs_ctx_t *c)
  * starts only after, so a cascade that reaches the child first just
  * finds no timer pending yet; the timer then fires into a done context.
  */
-static int ctx_new(gs_ctx_t *parent, int64_t deadline, gs_ctx_t **out)
+static int ctx_new(gs_ctx_t *parent, int64_t deadline, int cause,
+		   gs_ctx_t **out)
 {
 	gs_ctx_t *c = calloc(1, sizeof *c);
+	gs_ctx_t *link;
 	int err = 0;
 
 	if (!c)
 		return ENOMEM;
 	parent = ctx_or_background(parent);
+	link = parent->source;
 	atomic_init(&c->refs, 1);
-	c->cancellable = true;
+	c->kind = CANCEL;
+	c->source = c;
+	c->fd.rfd = c->fd.wfd = -1;
+	c->timeout_cause = cause ? cause : ETIMEDOUT;
 	c->deadline = parent->deadline < deadline ? parent->deadline : deadline;
 	c->has_timer = c->deadline < parent->deadline;
 	if (c->has_timer)
 		atomic_init(&c->refs, 2); /* the timer's reference */
-	if (parent != &background) {
+	if (parent != &background)
 		c->parent = gs_ctx_ref(parent);
-		ctx_propagate(parent, c);
+	if (link != &background) {
+		c->link = link;
+		ctx_propagate(link, c);
 	}
 	if (c->has_timer && c->deadline <= gs_now()) {
-		ctx_cancel(c, ETIMEDOUT, ETIMEDOUT, true);
+		ctx_cancel(c, ETIMEDOUT, c->timeout_cause, true);
 		gs_ctx_unref(c);
 	} else if (c->has_timer) {
 		err = ctx_arm_timer(c);
@@ -294,26 +412,172 @@ static int ctx_new(gs_ctx_t *parent, int64_t deadline, gs_ctx_t **out)
 
 int gs_ctx_with_cancel(gs_ctx_t *parent, gs_ctx_t **out)
 {
-	return ctx_new(parent, GS_NEVER, out);
+	return ctx_new(parent, GS_NEVER, 0, out);
 }
 
 int gs_ctx_with_deadline(gs_ctx_t *parent, int64_t deadline,
 			 gs_ctx_t **out)
 {
-	return ctx_new(parent, deadline, out);
+	return ctx_new(parent, deadline, 0, out);
+}
+
+int gs_ctx_with_deadline_cause(gs_ctx_t *parent, int64_t deadline,
+			       int cause, gs_ctx_t **out)
+{
+	return ctx_new(parent, deadline, cause, out);
+}
+
+/* A context that shows another's state and adds only a value or none. */
+static int ctx_wrap(gs_ctx_t *parent, enum kind kind, gs_ctx_t **out)
+{
+	gs_ctx_t *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return ENOMEM;
+	parent = ctx_or_background(parent);
+	atomic_init(&c->refs, 1);
+	c->kind = kind;
+	c->fd.rfd = c->fd.wfd = -1;
+	c->parent = parent == &background ? NULL : gs_ctx_ref(parent);
+	c->source = kind == DETACHED ? &background : parent->source;
+	c->deadline = c->source == &background ? GS_NEVER : parent->deadline;
+	*out = c;
+	return 0;
+}
+
+int gs_ctx_with_value(gs_ctx_t *parent, const void *key, void *value,
+		      gs_ctx_t **out)
+{
+	int err;
+
+	if (!key)
+		gs__misuse("context", "nil key");
+	err = ctx_wrap(parent, VALUE, out);
+	if (err == 0) {
+		(*out)->key = key;
+		(*out)->value = value;
+	}
+	return err;
+}
+
+int gs_ctx_without_cancel(gs_ctx_t *parent, gs_ctx_t **out)
+{
+	return ctx_wrap(parent, DETACHED, out);
+}
+
+void *gs_ctx_value(gs_ctx_t *ctx, const void *key)
+{
+	for (gs_ctx_t *c = ctx; c && c != &background; c = c->parent)
+		if (c->kind == VALUE && c->key == key)
+			return c->value;
+	return NULL;
+}
+
+static int64_t deadline_after(int64_t timeout)
+{
+	int64_t now = gs_now();
+
+	return timeout > GS_NEVER - now ? GS_NEVER : now + timeout;
 }
 
 int gs_ctx_with_timeout(gs_ctx_t *parent, int64_t timeout, gs_ctx_t **out)
 {
-	int64_t now = gs_now();
-	int64_t deadline = timeout > GS_NEVER - now ? GS_NEVER : now + timeout;
+	return ctx_new(parent, deadline_after(timeout), 0, out);
+}
 
-	return gs_ctx_with_deadline(parent, deadline, out);
+int gs_ctx_with_timeout_cause(gs_ctx_t *parent, int64_t timeout, int cause,
+			      gs_ctx_t **out)
+{
+	return ctx_new(parent, deadline_after(timeout), cause, out);
+}
+
+int gs_ctx_after_func(gs_ctx_t *ctx, void (*fn)(void *arg), void *arg,
+		      gs_ctx_after_t **stop)
+{
+	gs_ctx_t *src = source_of(ctx);
+	struct gs_ctx_after *a = calloc(1, sizeof *a);
+	bool done;
+
+	if (!a)
+		return ENOMEM;
+	atomic_init(&a->refs, stop ? 2 : 1);
+	a->fn = fn;
+	a->arg = arg;
+	a->ctx = gs_ctx_ref(src);
+	if (stop)
+		*stop = a;
+	if (src == &background) {
+		if (!stop)
+			after_done(a); /* can never run, nobody can stop it */
+		return 0;
+	}
+	gs_mutex_lock(&src->mu);
+	done = atomic_load_explicit(&src->err, memory_order_relaxed) != 0;
+	if (!done) {
+		a->next = src->afters;
+		if (a->next)
+			a->next->prev = a;
+		src->afters = a;
+		a->linked = true;
+	}
+	gs_mutex_unlock(&src->mu);
+	if (done) {
+		atomic_store(&a->state, AFTER_FIRED);
+		after_fire(a);
+	}
+	return 0;
+}
+
+bool gs_ctx_stop(gs_ctx_after_t *a)
+{
+	uint32_t pending = AFTER_PENDING;
+	bool stopped;
+	gs_ctx_t *src;
+
+	if (!a)
+		return false;
+	stopped = atomic_compare_exchange_strong(&a->state, &pending,
+						 AFTER_STOPPED);
+	if (stopped) {
+		src = a->ctx;
+		gs_mutex_lock(&src->mu);
+		if (a->linked) {
+			if (a->prev)
+				a->prev->next = a->next;
+			else
+				src->afters = a->next;
+			if (a->next)
+				a->next->prev = a->prev;
+			a->linked = false;
+		}
+		gs_mutex_unlock(&src->mu);
+		after_done(a);
+	}
+	after_release(a);
+	return stopped;
+}
+
+int gs_ctx_fd(gs_ctx_t *ctx)
+{
+	gs_ctx_t *src = source_of(ctx);
+	int fd, err = 0;
+
+	gs_mutex_lock(&src->mu);
+	if (src->fd.rfd < 0) {
+		err = gs__notify_fd_open(&src->fd);
+		if (err == 0 && atomic_load(&src->done))
+			gs__notify_fd_signal(&src->fd);
+	}
+	fd = src->fd.rfd;
+	gs_mutex_unlock(&src->mu);
+	if (err != 0)
+		errno = err;
+	return err ? -1 : fd;
 }
 
 int gs_ctx_err(gs_ctx_t *ctx)
 {
-	ctx = ctx_or_background(ctx);
+	ctx = source_of(ctx);
 	if (!atomic_load_explicit(&ctx->done, memory_order_acquire))
 		return 0;
 	return atomic_load_explicit(&ctx->err, memory_order_relaxed);
@@ -321,7 +585,7 @@ int gs_ctx_err(gs_ctx_t *ctx)
 
 int gs_ctx_cause(gs_ctx_t *ctx)
 {
-	ctx = ctx_or_background(ctx);
+	ctx = source_of(ctx);
 	if (!atomic_load_explicit(&ctx->done, memory_order_acquire))
 		return 0;
 	return atomic_load_explicit(&ctx->cause, memory_order_relaxed);
@@ -338,13 +602,13 @@ bool gs_ctx_deadline(gs_ctx_t *ctx, int64_t *deadline)
 
 bool gs_ctx_done(gs_ctx_t *ctx)
 {
-	ctx = ctx_or_background(ctx);
+	ctx = source_of(ctx);
 	return atomic_load_explicit(&ctx->done, memory_order_acquire) != 0;
 }
 
 bool gs_ctx_wait_until(gs_ctx_t *ctx, int64_t deadline)
 {
-	ctx = ctx_or_background(ctx);
+	ctx = source_of(ctx);
 	while (!atomic_load_explicit(&ctx->done, memory_order_acquire))
 		if (gs__wait(&ctx->done, 0, deadline) == ETIMEDOUT)
 			return gs_ctx_done(ctx);
