@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include "harness.h"
+#include "context/ctxwait.h"
 #include "introspect.h"
 
 static gs_ctx_t *child_of(gs_ctx_t *parent)
@@ -633,6 +634,112 @@ TEST(ctx_fd_of_a_done_context_is_readable_at_once)
 	p.fd = gs_ctx_fd(NULL);
 	CHECK(p.fd >= 0 && poll(&p, 1, 10) == 0, "background fd readable");
 	gs_ctx_unref(c);
+}
+
+struct grant {
+	_Atomic uint32_t word;
+	gs_ctx_t *ctx;
+	int64_t deadline;
+	int result;
+	bool granted;
+	gun_t gun;
+};
+
+static void *word_waiter(void *arg)
+{
+	struct grant *g = arg;
+
+	gun_wait(&g->gun);
+	g->result = gs__ctx_wait_word(&g->word, g->ctx, g->deadline);
+	return NULL;
+}
+
+static void *word_granter(void *arg)
+{
+	struct grant *g = arg;
+
+	gun_wait(&g->gun);
+	g->granted = gs__ctx_grant(&g->word);
+	return NULL;
+}
+
+static void *word_canceller(void *arg)
+{
+	struct grant *g = arg;
+
+	gun_wait(&g->gun);
+	gs_ctx_cancel(g->ctx);
+	return NULL;
+}
+
+TEST(ctxwait_grant_cancel_and_deadline_each_end_the_wait)
+{
+	struct grant g = {0, NULL, GS_NEVER, -1, false, {0}};
+	pthread_t w;
+
+	/* A grant: 0. */
+	CHECK(gs_ctx_with_cancel(NULL, &g.ctx) == 0, "ctx");
+	gun_init(&g.gun, 1);
+	w = start_thread(word_waiter, &g);
+	test_sleep_ms(10);
+	CHECK(gs__ctx_grant(&g.word), "the grant failed");
+	pthread_join(w, NULL);
+	CHECK(g.result == 0, "granted wait returned %d", g.result);
+
+	/* The context ends: its error, and a later grant fails. */
+	atomic_store(&g.word, GS__WAITING);
+	gun_init(&g.gun, 1);
+	w = start_thread(word_waiter, &g);
+	test_sleep_ms(10);
+	gs_ctx_cancel_cause(g.ctx, EPIPE);
+	pthread_join(w, NULL);
+	CHECK(g.result == ECANCELED, "cancelled wait returned %d", g.result);
+	CHECK(!gs__ctx_grant(&g.word), "granted to a waiter that left");
+	gs_ctx_unref(g.ctx);
+
+	/* The deadline: ETIMEDOUT, and a later grant fails. */
+	atomic_store(&g.word, GS__WAITING);
+	g.ctx = NULL;
+	g.deadline = gs_now() + 10 * GS_MILLISECOND;
+	gun_init(&g.gun, 1);
+	w = start_thread(word_waiter, &g);
+	pthread_join(w, NULL);
+	CHECK(g.result == ETIMEDOUT, "timed-out wait returned %d", g.result);
+	CHECK(!gs__ctx_grant(&g.word), "granted to a waiter that timed out");
+}
+
+TEST(ctxwait_done_context_returns_at_once)
+{
+	_Atomic uint32_t word = GS__WAITING;
+	gs_ctx_t *c;
+
+	CHECK(gs_ctx_with_timeout(NULL, 0, &c) == 0, "ctx");
+	CHECK(gs__ctx_wait_word(&word, c, GS_NEVER) == ETIMEDOUT, "result");
+	CHECK(!gs__ctx_grant(&word), "granted after giving up");
+	gs_ctx_unref(c);
+}
+
+TEST(ctxwait_grant_racing_cancel_has_exactly_one_winner)
+{
+	for (int round = 0; round < 3000; round++) {
+		struct grant g = {0, NULL, GS_NEVER, -1, false, {0}};
+		pthread_t t[3];
+
+		CHECK(gs_ctx_with_cancel(NULL, &g.ctx) == 0, "ctx");
+		gun_init(&g.gun, 3);
+		t[0] = start_thread(word_waiter, &g);
+		t[1] = start_thread(word_granter, &g);
+		t[2] = start_thread(word_canceller, &g);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		CHECK((g.result == 0) == g.granted,
+		      "round %d: result %d but granted %d", round, g.result,
+		      g.granted);
+		CHECK(g.result == 0 || g.result == ECANCELED,
+		      "round %d: result %d", round, g.result);
+		CHECK(gs__ctx_nchildren(g.ctx) == 0, "children?");
+		gs_ctx_unref(g.ctx);
+	}
 }
 
 TEST_MAIN()

@@ -55,6 +55,7 @@
 #include <gosync/mutex.h>
 #include <gosync/runtime.h>
 
+#include "context/ctxwait.h"
 #include "introspect.h"
 #include "runtime/executor.h"
 #include "runtime/notify_fd.h"
@@ -88,6 +89,7 @@ struct gs_ctx {
 	const void *key;  /* VALUE only */
 	void *value;
 	struct gs_ctx_after *afters; /* pending after functions, under mu */
+	struct gs__ctx_watch *watchers; /* waiting words, under mu */
 	struct gs__notify_fd fd;     /* opened by gs_ctx_fd, under mu */
 	struct gs__timer timer;
 };
@@ -256,6 +258,15 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 	gs__wake(&ctx->done, GS__WAKE_ALL);
 	if (ctx->fd.rfd >= 0)
 		gs__notify_fd_signal(&ctx->fd);
+	for (struct gs__ctx_watch *w = ctx->watchers; w; w = w->next) {
+		uint32_t waiting = GS__WAITING;
+
+		w->linked = false;
+		if (atomic_compare_exchange_strong(w->word, &waiting,
+						   GS__GAVE_UP))
+			gs__wake(w->word, GS__WAKE_ALL);
+	}
+	ctx->watchers = NULL;
 	for (c = ctx->children; c; c = next) {
 		next = c->next;
 		c->linked = false;
@@ -635,4 +646,89 @@ size_t gs__ctx_nchildren(gs_ctx_t *ctx)
 unsigned gs__ctx_refs(gs_ctx_t *ctx)
 {
 	return atomic_load(&ctx->refs);
+}
+
+int gs__ctx_watch(gs_ctx_t *ctx, struct gs__ctx_watch *w,
+		  _Atomic uint32_t *word)
+{
+	gs_ctx_t *src = source_of(ctx);
+	int err;
+
+	w->word = word;
+	w->linked = false;
+	w->src = NULL;
+	if (src == &background)
+		return 0;
+	gs_mutex_lock(&src->mu);
+	err = atomic_load_explicit(&src->err, memory_order_relaxed);
+	if (err == 0) {
+		w->src = src;
+		w->prev = NULL;
+		w->next = src->watchers;
+		if (w->next)
+			w->next->prev = w;
+		src->watchers = w;
+		w->linked = true;
+	}
+	gs_mutex_unlock(&src->mu);
+	return err;
+}
+
+void gs__ctx_unwatch(struct gs__ctx_watch *w)
+{
+	gs_ctx_t *src = w->src;
+
+	if (!src)
+		return;
+	gs_mutex_lock(&src->mu);
+	if (w->linked) {
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			src->watchers = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		w->linked = false;
+	}
+	gs_mutex_unlock(&src->mu);
+}
+
+bool gs__ctx_grant(_Atomic uint32_t *word)
+{
+	uint32_t waiting = GS__WAITING;
+
+	/* Release: pairs with the waiter's acquire load. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    word, &waiting, GS__GRANTED, memory_order_release,
+		    memory_order_relaxed))
+		return false;
+	gs__wake(word, GS__WAKE_ALL);
+	return true;
+}
+
+int gs__ctx_wait_word(_Atomic uint32_t *word, gs_ctx_t *ctx,
+		      int64_t deadline)
+{
+	struct gs__ctx_watch w;
+	int err = gs__ctx_watch(ctx, &w, word);
+	uint32_t v = GS__WAITING;
+
+	/* Acquire: pairs with the release of gs__ctx_grant. */
+	while (err == 0 &&
+	       (v = atomic_load_explicit(word, memory_order_acquire)) ==
+		       GS__WAITING)
+		if (gs__wait(word, GS__WAITING, deadline) == ETIMEDOUT)
+			err = ETIMEDOUT;
+	gs__ctx_unwatch(&w);
+	if (v == GS__WAITING) {
+		/* Leave for good, unless a grant got in first. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    word, &v, GS__GAVE_UP, memory_order_acquire,
+			    memory_order_acquire) &&
+		    v == GS__GRANTED)
+			return 0;
+	}
+	if (v == GS__GRANTED)
+		return 0;
+	return err ? err : gs_ctx_err(ctx);
 }
