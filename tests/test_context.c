@@ -742,4 +742,33 @@ TEST(ctxwait_grant_racing_cancel_has_exactly_one_winner)
 	}
 }
 
+TEST(ctx_parent_cancel_ends_cancel_timer_and_value_children_alike)
+{
+	gs_ctx_t *p, *cc, *tc, *vc, *vcc, *late;
+
+	CHECK(gs_ctx_with_cancel(NULL, &p) == 0, "p");
+	CHECK(gs_ctx_with_cancel(p, &cc) == 0, "cancel child");
+	CHECK(gs_ctx_with_timeout(p, 3600 * GS_SECOND, &tc) == 0, "timer");
+	CHECK(gs_ctx_with_value(p, &key_a, "v", &vc) == 0, "value child");
+	CHECK(gs_ctx_with_cancel(vc, &vcc) == 0, "child of the value");
+	CHECK(gs__ctx_nchildren(p) == 3, "%zu linked, expected 3",
+	      gs__ctx_nchildren(p));
+	gs_ctx_cancel(p);
+	CHECK(gs_ctx_err(cc) == ECANCELED && gs_ctx_err(tc) == ECANCELED &&
+		      gs_ctx_err(vc) == ECANCELED &&
+		      gs_ctx_err(vcc) == ECANCELED,
+	      "a child was not cancelled");
+	CHECK(gs__ctx_nchildren(p) == 0, "children left after the cancel");
+	CHECK(gs_ctx_with_cancel(p, &late) == 0 && gs_ctx_done(late),
+	      "a child made afterwards is not done at once");
+	gs_ctx_unref(late);
+	gs_ctx_unref(vcc);
+	gs_ctx_unref(vc);
+	gs_ctx_unref(tc);
+	gs_ctx_unref(cc);
+	CHECK(gs__ctx_refs(p) == 1, "parent still referenced %u times",
+	      gs__ctx_refs(p));
+	gs_ctx_unref(p);
+}
+
 TEST_MAIN()
