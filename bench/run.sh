@@ -1,14 +1,16 @@
 #!/bin/sh
 # bench/run.sh BUILD_DIR [--quick] [--json DIR]
 #
-# Prints the machine once, then runs bench_core and bench_sync from
-# BUILD_DIR and Go's own benchmarks (run_go.sh), so that every table
-# comes with the machine it was measured on: figures from another
-# machine are only comparable through their ratios. Last, it sets each
-# bench_sync row beside Go's row of the same workload and thread count,
-# and the C sizes beside Go's. --quick makes every part one short
-# repetition; --json DIR keeps bench_core.json, bench_sync.json and
-# go.tsv in DIR.
+# Prints the machine once, then runs bench_core, bench_sync and
+# bench_runtime from BUILD_DIR and Go's own benchmarks (run_go.sh), so
+# that every table comes with the machine it was measured on: figures
+# from another machine are only comparable through their ratios. Last,
+# it sets each bench_sync row and each spawn and context row of
+# bench_runtime beside Go's row of the same workload and thread count,
+# judges the context target (at most half of Go's time), and sets the C
+# sizes beside Go's. --quick makes every part one short repetition;
+# --json DIR keeps bench_core.json, bench_sync.json, bench_runtime.json
+# and go.tsv in DIR.
 set -eu
 
 usage() {
@@ -36,7 +38,8 @@ done
 
 core=$build/bench/bench_core
 sync=$build/bench/bench_sync
-for bin in "$core" "$sync"; do
+runtime=$build/bench/bench_runtime
+for bin in "$core" "$sync" "$runtime"; do
 	if [ ! -x "$bin" ]; then
 		echo "run.sh: $bin not found; build $build first" >&2
 		exit 1
@@ -74,15 +77,20 @@ echo
 echo
 "$sync" $quick --json "$tmp/sync.json"
 echo
+"$runtime" $quick --json "$tmp/runtime.json"
+echo
 sh "$here/run_go.sh" $quick --tsv "$tmp/go.tsv"
 echo
 if [ -n "$keep" ]; then
 	cp "$tmp/sync.json" "$keep/bench_sync.json"
+	cp "$tmp/runtime.json" "$keep/bench_runtime.json"
 	cp "$tmp/go.tsv" "$keep/go.tsv"
 fi
 
-# bench_sync writes one row to a line; these pick the gosync side of
-# each row and every side of each size, as tab-separated fields.
+# bench_sync and bench_runtime write one row to a line; these pick the
+# gosync side of each row (and bench_runtime's section) and every side
+# of each size, as tab-separated fields. The after-function rows stay
+# out: Go 1.19 has no AfterFunc to set beside them.
 str='"([^"]*)"'
 num='([0-9.e+-]*)'
 side="\\{\"type\": $str, \"bytes\": $num\\}"
@@ -90,6 +98,9 @@ re="^ *\\{\"workload\": $str, \"threads\": $num, \"gosync\": "
 re="$re\\{\"name\": $str, \"median_ns\": $num, \"min_ns\": $num,.*"
 t=$(printf '\t')
 sed -n -E "s/$re/row$t\\1$t\\2$t\\4$t\\5/p" "$tmp/sync.json" >"$tmp/merge.tsv"
+rt="$re\"section\": \"(spawn|context)\"\\}.*"
+sed -n -E "s/$rt/row$t\\1$t\\2$t\\4$t\\5$t\\6/p" "$tmp/runtime.json" \
+	>>"$tmp/merge.tsv"
 re="^ *\\{\"primitive\": $str, \"gosync\": $side, \"pthreads\": $side, "
 re="$re\"glib\": (null|$side)\\}.*"
 sed -n -E "s/$re/size$t\\1$t\\2$t\\3$t\\4$t\\5$t\\7$t\\8/p" \
@@ -116,6 +127,33 @@ function ratio(r) {
 		return sprintf("%.2f", r)
 	return sprintf("%.1f", r)
 }
+# The context target: gosync at most half of Go's median time. Tree
+# rows are counted together, the worst named; the others one by one.
+function judge(name, r) {
+	if (name ~ /^CancelTree\//) {
+		trees++
+		if (r <= 0.5)
+			treesmet++
+		if (trees == 1 || r > worst) {
+			worst = r
+			worstname = substr(name, 12)
+		}
+		return
+	}
+	said = said sep name " " ratio(r) (r <= 0.5 ? " met" : " missed")
+	sep = ", "
+}
+function verdict() {
+	if (trees > 0) {
+		said = said sep "CancelTree " treesmet " of " trees " met" \
+		    " (worst " worstname " " ratio(worst) ")"
+		sep = ", "
+	}
+	if (said == "")
+		said = "no Go figures for the context rows, not judged"
+	print "target: context create+cancel <= 0.5 x Go, gs/Go medians: " \
+	    said
+}
 function cell(type, bytes) {
 	return type == "" ? "-" : type " " bytes
 }
@@ -132,13 +170,19 @@ FILENAME == gofile {
 $1 == "row" { row[++rows] = $0 }
 $1 == "size" { size[++sizes] = $0 }
 END {
+	w = 21
+	for (i = 1; i <= rows; i++) {
+		split(row[i], f, "\t")
+		if (length(f[2]) > w)
+			w = length(f[2])
+	}
+	line = "%-" w "s %-4s %-16s %-16s %s\n"
 	if (gorows == 0) {
 		print "gosync beside Go: no Go figures, skipped"
 	} else {
 		printf "gosync beside Go %s on this machine\n", gover
 		print "ratio gosync / Go, median (min); below 1 = gosync faster"
-		printf "%-21s %-4s %-16s %-16s %s\n", "workload", "thr", \
-		    "gosync", "Go", "gs/Go"
+		printf line, "workload", "thr", "gosync", "Go", "gs/Go"
 	}
 	for (i = 1; gorows > 0 && i <= rows; i++) {
 		split(row[i], f, "\t")
@@ -150,11 +194,16 @@ END {
 			n = gomin[f[2], f[3]]
 			go = fmt(m) " (" fmt(n) ")"
 			r = ratio(f[4] / m) " (" ratio(f[5] / n) ")"
+			if (f[6] == "context")
+				judge(f[2], f[4] / m)
 		}
-		printf "%-21s %-4s %-16s %-16s %s\n", f[2], f[3] "T", gs, go, r
+		printf line, f[2], f[3] "T", gs, go, r
 	}
-	if (gorows > 0)
-		print "(-: no Go benchmark runs this workload on 1 thread)"
+	if (gorows > 0) {
+		print "(-: Go has no benchmark of this workload on this many " \
+		    "threads)"
+		verdict()
+	}
 
 	print ""
 	print "sizes, bytes"

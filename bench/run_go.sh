@@ -1,19 +1,27 @@
 #!/bin/sh
 # bench/run_go.sh [--quick] [--tsv FILE]
 #
-# Runs Go's own sync benchmarks, the ones bench_sync mirrors, from the
-# installed Go tree (Debian's golang-go keeps the sources and their
-# tests), offline, and prints median (min) ns/op of each, then the size
-# of each sync type. --quick runs one short repetition; --tsv FILE also
-# writes the figures as tab-separated lines for bench/run.sh:
+# Runs Go's own benchmarks of the workloads that bench_sync and
+# bench_runtime mirror, offline, and prints median (min) ns/op of each,
+# then the size of each sync type. They come from the installed Go tree
+# (Debian's golang-go keeps the sources and their tests: sync, context),
+# from Debian's x/sync (errgroup, built in GOPATH mode), and from
+# bench/go, whose one benchmark times a workload Go has none for
+# upstream (WithCancelCancel). --quick runs one short repetition; --tsv
+# FILE also writes the figures as tab-separated lines for bench/run.sh:
 #
 #	bench	NAME	THREADS	MEDIAN_NS	MIN_NS
 #	size	sync.TYPE	BYTES
 #
+# NAME is Go's, less "Benchmark" and the -N suffix; errgroup's Go is
+# errgroup.Go, the only name that would say nothing alone. THREADS is
+# how many goroutines run the benchmark loop: GOMAXPROCS for a parallel
+# one, N+1 for CondN, 1 for a plain loop (CancelTree, errgroup.Go).
+#
 # GOMAXPROCS is 2 (-cpu 2) whatever the core count, so that Go runs the
-# two threads bench_sync runs; on a 2-core machine that is Go's default.
-# The build cache is a fresh temporary one and the module proxy is off,
-# so nothing is fetched and nothing is left behind.
+# two threads the C benchmarks run; on a 2-core machine that is Go's
+# default. The build cache is a fresh temporary one and the module proxy
+# is off, so nothing is fetched and nothing is left behind.
 set -eu
 
 procs=2
@@ -49,11 +57,15 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(go env GOROOT)/src/sync
+goroot=$(go env GOROOT)
+src=$goroot/src/sync
 if [ ! -f "$src/mutex_test.go" ]; then
 	echo "Go: no sync tests under $src, skipped"
 	exit 0
 fi
+# Debian's golang-golang-x-sync-dev; its tests build without modules.
+gopath=/usr/share/gocode
+xsync=$gopath/src/golang.org/x/sync
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -61,27 +73,15 @@ GOCACHE=$tmp/cache
 GOPROXY=off
 GOFLAGS=-mod=mod
 export GOCACHE GOPROXY GOFLAGS
+gover=$(go version | sed 's/^go version //')
 
-pattern='BenchmarkMutexUncontended$|BenchmarkMutex$|BenchmarkMutexWork$'
-pattern="$pattern|BenchmarkRWMutexWrite100\$|BenchmarkRWMutexWrite10\$"
-pattern="$pattern|BenchmarkWaitGroupUncontended\$|BenchmarkOnce\$"
-pattern="$pattern|BenchmarkCond1\$|BenchmarkCond2\$|BenchmarkCond4\$"
-pattern="$pattern|BenchmarkCond8\$"
-
-echo "go: $(go version | sed 's/^go version //'), GOMAXPROCS $procs," \
-	"-benchtime $benchtime -count $count, $src"
-if ! (cd "$src" && go test -run '^$' -bench "$pattern" -cpu "$procs" \
-	-benchtime "$benchtime" -count "$count") >"$tmp/bench.txt" 2>&1; then
-	cat "$tmp/bench.txt" >&2
-	echo "run_go.sh: go test failed" >&2
-	exit 1
-fi
-
-# Median and min of each benchmark's repetitions, in the order Go ran
-# them. The median is the middle value, or the upper middle of an even
-# count, as bench_sync takes it. Parallel benchmarks run $procs threads;
-# CondN runs N+1 goroutines.
-awk -v procs="$procs" -v tsv="$tsv" '
+# summarise PREFIX SERIAL FILE: the median and min of each benchmark's
+# repetitions in FILE, in the order Go ran them, printed and appended to
+# the TSV. The median is the middle value, or the upper middle of an
+# even count, as the C benchmarks take it. Names get PREFIX; those
+# matching SERIAL run one goroutine, CondN runs N+1, the rest $procs.
+summarise() {
+	awk -v procs="$procs" -v tsv="$tsv" -v prefix="$1" -v serial="$2" '
 function fmt(v,    s, out, n, i) {
 	if (v < 999.5)
 		return sprintf("%.3g", v)
@@ -106,7 +106,12 @@ $1 ~ /^Benchmark/ && $4 == "ns/op" {
 	val[name, ++cnt[name]] = $3 + 0
 }
 END {
-	printf "%-21s %-4s %s\n", "benchmark", "thr", "Go ns/op, median (min)"
+	w = 21
+	for (k = 1; k <= names; k++)
+		if (length(prefix order[k]) > w)
+			w = length(prefix order[k])
+	row = "%-" w "s %-4s %s\n"
+	printf row, "benchmark", "thr", "Go ns/op, median (min)"
 	for (k = 1; k <= names; k++) {
 		name = order[k]
 		n = cnt[name]
@@ -120,13 +125,62 @@ END {
 		thr = procs
 		if (name ~ /^Cond[0-9]+$/)
 			thr = substr(name, 5) + 1
-		printf "%-21s %-4s %s (%s)\n", name, thr "T", fmt(med),
-		    fmt(v[1])
+		else if (serial != "" && name ~ serial)
+			thr = 1
+		printf row, prefix name, thr "T", fmt(med) " (" fmt(v[1]) ")"
 		if (tsv != "")
-			printf "bench\t%s\t%d\t%.6g\t%.6g\n", name, thr, med,
-			    v[1] >> tsv
+			printf "bench\t%s\t%d\t%.6g\t%.6g\n", prefix name, thr,
+			    med, v[1] >> tsv
 	}
-}' "$tmp/bench.txt"
+}' "$3"
+}
+
+# gobench WHERE DIR PATTERN PREFIX SERIAL: runs the benchmarks of the
+# package in DIR that match PATTERN, in the environment $goenv adds,
+# then summarises them.
+gobench() {
+	echo "go: $gover, GOMAXPROCS $procs, -benchtime $benchtime" \
+		"-count $count, $1"
+	# $goenv is split into words on purpose: one assignment each.
+	if ! (cd "$2" && env $goenv go test -run '^$' -bench "$3" \
+		-cpu "$procs" -benchtime "$benchtime" -count "$count") \
+		>"$tmp/bench.txt" 2>&1; then
+		cat "$tmp/bench.txt" >&2
+		echo "run_go.sh: go test failed in $2" >&2
+		exit 1
+	fi
+	summarise "$4" "$5" "$tmp/bench.txt"
+}
+
+goenv=
+pattern='BenchmarkMutexUncontended$|BenchmarkMutex$|BenchmarkMutexWork$'
+pattern="$pattern|BenchmarkRWMutexWrite100\$|BenchmarkRWMutexWrite10\$"
+pattern="$pattern|BenchmarkWaitGroupUncontended\$|BenchmarkOnce\$"
+pattern="$pattern|BenchmarkCond1\$|BenchmarkCond2\$|BenchmarkCond4\$"
+pattern="$pattern|BenchmarkCond8\$|BenchmarkWaitGroupActuallyWait\$"
+gobench "$src" "$src" "$pattern" "" ""
+
+echo
+if [ -f "$goroot/src/context/benchmark_test.go" ]; then
+	gobench "$goroot/src/context" "$goroot/src/context" \
+		'CommonParentCancel|CancelTree' "" '^CancelTree/'
+else
+	echo "Go: no context benchmarks under $goroot/src/context, skipped"
+fi
+
+echo
+if [ -f "$xsync/errgroup/errgroup_test.go" ]; then
+	goenv="GOPATH=$gopath GO111MODULE=off GOFLAGS="
+	gobench "$xsync/errgroup (GOPATH mode)" "$xsync/errgroup" \
+		'^BenchmarkGo$' errgroup. '^Go$'
+	goenv=
+else
+	echo "Go: no x/sync errgroup under $xsync, skipped"
+fi
+
+echo
+gobench "bench/go (ours: no upstream benchmark times this)" "$here/go" \
+	'^BenchmarkWithCancelCancel$' "" '^WithCancelCancel$'
 
 if ! (cd "$here/go" && go run .) >"$tmp/sizes.txt" 2>&1; then
 	cat "$tmp/sizes.txt" >&2

@@ -13,6 +13,7 @@
 #include "gosync/once.h"
 #include "gosync/runtime.h"
 #include "gosync/rwmutex.h"
+#include "gosync/semaphore.h"
 #include "gosync/singleflight.h"
 #include "gosync/waitgroup.h"
 

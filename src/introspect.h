@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <gosync/context.h>
+#include <gosync/semaphore.h>
 #include <gosync/singleflight.h>
 
 /* How many children are linked under ctx right now. */
@@ -19,5 +20,8 @@ unsigned gs__ctx_refs(gs_ctx_t *ctx);
 /* How many callers have joined the running call for key (0 if none). */
 size_t gs__singleflight_dups(gs_singleflight_t *g, const void *key,
 			     size_t len);
+
+/* How many waiters are queued on s right now. */
+int gs__semaphore_waiters(gs_semaphore_t *s);
 
 #endif
