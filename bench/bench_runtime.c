@@ -93,9 +93,6 @@
 
 enum section { SPAWN, CONTEXT, AFTER };
 
-/* The rows a target line reports on. */
-enum target { NO_TARGET, TASK_TARGET, CONTEXT_TARGET };
-
 /* What a latency row reports of its samples. */
 enum sample { FN_START, CANCEL_CALL };
 
@@ -109,7 +106,8 @@ struct row {
 	/* Latency rows: how long the canceller idles before each cancel. */
 	int64_t gap_ns;
 	enum sample sample;
-	enum target target;
+	/* Judged on the tiny-task target line. */
+	bool task_target;
 };
 
 static void fail(const char *what)
@@ -520,20 +518,17 @@ static const struct bench b_tree[] = {
 
 /* A CancelTree row: Go's sub-benchmark name, and its bench in b_tree. */
 #define TREE_ROW(name, i)                                                      \
-	{"CancelTree/" name, CONTEXT, &b_tree[i], NULL, 0, FN_START,          \
-	 CONTEXT_TARGET}
+	{"CancelTree/" name, CONTEXT, &b_tree[i], NULL, 0, FN_START, false}
 
 static const struct row rows[] = {
-        {"go+waitgroup", SPAWN, &b_go_wg, &b_pt_thread_1, 0, FN_START,
-         TASK_TARGET},
+        {"go+waitgroup", SPAWN, &b_go_wg, &b_pt_thread_1, 0, FN_START, true},
         {"waitgroup_go+wait", SPAWN, &b_wg_go, &b_pt_thread_1, 0, FN_START,
-         TASK_TARGET},
-        {"errgroup.Go", SPAWN, &b_errgroup, &b_pt_thread_1, 0, FN_START,
-         TASK_TARGET},
+         true},
+        {"errgroup.Go", SPAWN, &b_errgroup, &b_pt_thread_1, 0, FN_START, true},
         {"WaitGroupActuallyWait", SPAWN, &b_actually_wait, &b_pt_thread_2, 0,
-         FN_START, NO_TARGET},
+         FN_START, false},
         {"CommonParentCancel", CONTEXT, &b_common_parent, NULL, 0, FN_START,
-         CONTEXT_TARGET},
+         false},
         TREE_ROW("depth=1/Root=Background", 0),
         TREE_ROW("depth=1/Root=OpenCanceler", 1),
         TREE_ROW("depth=1/Root=ClosedCanceler", 2),
@@ -546,18 +541,14 @@ static const struct row rows[] = {
         TREE_ROW("depth=1000/Root=Background", 9),
         TREE_ROW("depth=1000/Root=OpenCanceler", 10),
         TREE_ROW("depth=1000/Root=ClosedCanceler", 11),
-        {"WithCancelCancel", CONTEXT, &b_cancel_one, NULL, 0, FN_START,
-         CONTEXT_TARGET},
-        {"after_func latency, warm", AFTER, NULL, NULL, 0, FN_START,
-         NO_TARGET},
-        {"cancel call itself, warm", AFTER, NULL, NULL, 0, CANCEL_CALL,
-         NO_TARGET},
+        {"WithCancelCancel", CONTEXT, &b_cancel_one, NULL, 0, FN_START, false},
+        {"after_func latency, warm", AFTER, NULL, NULL, 0, FN_START, false},
+        {"cancel call itself, warm", AFTER, NULL, NULL, 0, CANCEL_CALL, false},
         {"after_func latency, idle 1 ms", AFTER, NULL, NULL, IDLE_GAP_NS,
-         FN_START, NO_TARGET},
+         FN_START, false},
         {"cancel call itself, idle 1 ms", AFTER, NULL, NULL, IDLE_GAP_NS,
-         CANCEL_CALL, NO_TARGET},
-        {"after_func+stop", AFTER, &b_after_stop, NULL, 0, FN_START,
-         NO_TARGET},
+         CANCEL_CALL, false},
+        {"after_func+stop", AFTER, &b_after_stop, NULL, 0, FN_START, false},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -646,7 +637,7 @@ static void print_targets(const struct result *gs)
 	       "TBB 128), medians:",
 	       TASK_TARGET_NS);
 	for (size_t i = 0; i < NROWS; i++) {
-		if (rows[i].target != TASK_TARGET)
+		if (!rows[i].task_target)
 			continue;
 		bench_fmt_num(v, sizeof(v), gs[i].median);
 		printf("%s %s %s %s", sep, rows[i].workload, v,

@@ -127,7 +127,7 @@ function ratio(r) {
 		return sprintf("%.2f", r)
 	return sprintf("%.1f", r)
 }
-# The context target: gosync at most half of Go's median time. Tree
+# The context target: gosync at most half the median time of Go. Tree
 # rows are counted together, the worst named; the others one by one.
 function judge(name, r) {
 	if (name ~ /^CancelTree\//) {
@@ -151,8 +151,8 @@ function verdict() {
 	}
 	if (said == "")
 		said = "no Go figures for the context rows, not judged"
-	print "target: context create+cancel <= 0.5 x Go, gs/Go medians: " \
-	    said
+	print "target: context create+cancel <= 0.5 x Go, gs/Go medians:"
+	print "        " said
 }
 function cell(type, bytes) {
 	return type == "" ? "-" : type " " bytes
@@ -176,7 +176,7 @@ END {
 		if (length(f[2]) > w)
 			w = length(f[2])
 	}
-	line = "%-" w "s %-4s %-16s %-16s %s\n"
+	line = "%-" w "s %-4s %-18s %-18s %s\n"
 	if (gorows == 0) {
 		print "gosync beside Go: no Go figures, skipped"
 	} else {

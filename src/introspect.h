@@ -1,6 +1,7 @@
 /*
  * introspect.h - read-only views into gosync's internals, for the test
- * suite. Not part of the public API; nothing in the library calls them.
+ * suite (and, for the semaphore's held weight, for errgroup's limit
+ * check). Not part of the public API.
  */
 #ifndef GS_INTROSPECT_H
 #define GS_INTROSPECT_H
@@ -23,5 +24,8 @@ size_t gs__singleflight_dups(gs_singleflight_t *g, const void *key,
 
 /* How many waiters are queued on s right now. */
 int gs__semaphore_waiters(gs_semaphore_t *s);
+
+/* How much weight of s is held right now. */
+int64_t gs__semaphore_held(gs_semaphore_t *s);
 
 #endif

@@ -202,4 +202,177 @@ TEST(errgroup_task_cancelled_by_pthread_cancel_counts_as_eownerdead)
 	gs_ctx_unref(parent);
 }
 
+static gs_ctx_t *drain;
+static atomic_int active, most;
+
+static int block_until_drained(gs_ctx_t *ctx, void *arg)
+{
+	int n = atomic_fetch_add(&active, 1) + 1;
+	int m = atomic_load(&most);
+
+	(void)ctx;
+	(void)arg;
+	while (n > m && !atomic_compare_exchange_weak(&most, &m, n))
+		;
+	gs_ctx_wait(drain);
+	atomic_fetch_sub(&active, 1);
+	return 0;
+}
+
+TEST(errgroup_try_go_fails_at_the_limit_and_works_again_after_wait)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
+	gs_errgroup_set_limit(&g, 42);
+	for (int i = 0; i < 42; i++)
+		CHECK(gs_errgroup_try_go(&g, block_until_drained, NULL),
+		      "try_go %d failed under the limit", i);
+	CHECK(!gs_errgroup_try_go(&g, block_until_drained, NULL),
+	      "the 43rd try_go succeeded");
+	gs_ctx_cancel(drain);
+	CHECK(gs_errgroup_wait(&g) == 0, "wait");
+	CHECK(gs_errgroup_try_go(&g, return_arg, NULL), "try_go after wait");
+	gs_errgroup_wait(&g);
+	gs_errgroup_set_limit(&g, 1);
+	CHECK(gs_errgroup_try_go(&g, block_until_drained, NULL), "limit 1");
+	CHECK(!gs_errgroup_try_go(&g, return_arg, NULL), "two under limit 1");
+	gs_errgroup_wait(&g);
+	gs_errgroup_set_limit(&g, 0);
+	for (int i = 0; i < 1024; i++)
+		CHECK(!gs_errgroup_try_go(&g, return_arg, NULL),
+		      "try_go under limit 0 succeeded");
+	gs_errgroup_destroy(&g);
+	gs_ctx_unref(drain);
+}
+
+static int brief(gs_ctx_t *ctx, void *arg)
+{
+	int n = atomic_fetch_add(&active, 1) + 1;
+	int m = atomic_load(&most);
+
+	(void)ctx;
+	(void)arg;
+	while (n > m && !atomic_compare_exchange_weak(&most, &m, n))
+		;
+	sched_yield();
+	atomic_fetch_sub(&active, 1);
+	return 0;
+}
+
+TEST(errgroup_go_never_runs_more_tasks_than_the_limit)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	gs_errgroup_set_limit(&g, 10);
+	for (int i = 0; i < 1025; i++)
+		gs_errgroup_go(&g, brief, NULL);
+	CHECK(gs_errgroup_wait(&g) == 0, "wait");
+	CHECK(atomic_load(&most) <= 10 && atomic_load(&most) >= 1,
+	      "%d tasks ran at once under a limit of 10", atomic_load(&most));
+	gs_errgroup_destroy(&g);
+}
+
+static void change_limit_while_active(void *arg)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	(void)arg;
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
+	gs_errgroup_set_limit(&g, 2);
+	gs_errgroup_go(&g, block_until_drained, NULL);
+	gs_errgroup_set_limit(&g, 3);
+}
+
+static void unlimit_while_active(void *arg)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	(void)arg;
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
+	gs_errgroup_set_limit(&g, 10);
+	gs_errgroup_go(&g, block_until_drained, NULL);
+	gs_errgroup_set_limit(&g, -1);
+}
+
+TEST(errgroup_limit_changed_while_tasks_are_active_aborts)
+{
+	gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+	expect_death(change_limit_while_active, NULL,
+		     "gs: errgroup: limit changed while 1 tasks are active");
+	expect_death(unlimit_while_active, NULL,
+		     "gs: errgroup: limit changed while 1 tasks are active");
+	/* Tasks started with no limit do not count. */
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
+	gs_errgroup_go(&g, block_until_drained, NULL);
+	gs_errgroup_set_limit(&g, 3);
+	gs_ctx_cancel(drain);
+	gs_errgroup_wait(&g);
+	gs_errgroup_destroy(&g);
+	gs_ctx_unref(drain);
+}
+
+static int nth_fails(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	test_sleep_ms(1);
+	return (intptr_t)arg == 4 ? EPIPE : 0;
+}
+
+TEST(errgroup_first_error_under_limit_one_never_leaves_wait_hanging)
+{
+	for (int round = 0; round < 200; round++) {
+		gs_errgroup_t g = GS_ERRGROUP_INIT;
+
+		CHECK(gs_errgroup_with_ctx(&g, NULL) == 0, "with_ctx");
+		gs_errgroup_set_limit(&g, 1);
+		for (intptr_t i = 1; i <= 7; i++)
+			gs_errgroup_go(&g, nth_fails, (void *)i);
+		CHECK(gs_errgroup_wait(&g) == EPIPE, "wait");
+		CHECK(gs_ctx_err(gs_errgroup_ctx(&g)) == ECANCELED, "ctx");
+		gs_errgroup_destroy(&g);
+	}
+}
+
+static atomic_int b_ran;
+
+static int mark_ran(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	atomic_fetch_add(&b_ran, 1);
+	return 0;
+}
+
+static void *go_under_limit_zero(void *arg)
+{
+	gs_errgroup_go(arg, mark_ran, NULL);
+	return NULL;
+}
+
+TEST(errgroup_limit_zero_blocks_go_and_fails_try_go)
+{
+	static gs_errgroup_t g = GS_ERRGROUP_INIT; /* outlives the stuck go */
+	pthread_t t;
+
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
+	gs_errgroup_set_limit(&g, 1);
+	gs_errgroup_go(&g, block_until_drained, NULL);
+	CHECK(!gs_errgroup_try_go(&g, mark_ran, NULL), "try_go at the limit");
+	gs_ctx_cancel(drain);
+	gs_errgroup_wait(&g);
+	CHECK(gs_errgroup_try_go(&g, mark_ran, NULL), "try_go after drain");
+	gs_errgroup_wait(&g);
+	CHECK(atomic_load(&b_ran) == 1, "%d ran", atomic_load(&b_ran));
+	gs_errgroup_set_limit(&g, 0);
+	CHECK(!gs_errgroup_try_go(&g, mark_ran, NULL), "try_go at limit 0");
+	t = start_thread(go_under_limit_zero, &g);
+	test_sleep_ms(200);
+	CHECK(atomic_load(&b_ran) == 1, "go ran under limit 0");
+	/* The stuck go is left behind on purpose: limit 0 blocks for ever. */
+	pthread_detach(t);
+	gs_ctx_unref(drain);
+}
+
 TEST_MAIN()

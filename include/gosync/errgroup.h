@@ -24,6 +24,7 @@
 
 #include "context.h"
 #include "mutex.h"
+#include "semaphore.h"
 #include "waitgroup.h"
 
 #ifdef __cplusplus
@@ -49,9 +50,13 @@ typedef struct gs_errgroup {
 	size_t kept_;
 	size_t caperr_;
 	gs_errgroup_error_t *errs_;
+	bool limited_;
+	gs_semaphore_t slots_;
 } gs_errgroup_t;
 
-#define GS_ERRGROUP_INIT {GS_WAITGROUP_INIT, 0, GS_MUTEX_INIT, 0, 0, 0, 0, 0}
+#define GS_ERRGROUP_INIT                                                    \
+	{GS_WAITGROUP_INIT, 0, GS_MUTEX_INIT, 0, 0, 0, 0, 0, false,         \
+	 GS_SEMAPHORE_INIT(0)}
 
 /*
  * gs_errgroup_with_ctx gives g a context derived from parent (NULL for
@@ -73,10 +78,29 @@ gs_ctx_t *gs_errgroup_ctx(gs_errgroup_t *g);
  * cancels the group's context with that error as its cause. A task that
  * ends its thread without returning counts as EOWNERDEAD.
  *
+ * With a cap set, blocks until fewer than the cap run.
+ *
  * Returns 0, or EAGAIN/ENOMEM when no thread can be had; that error is
  * then also recorded as this task's result, so wait reports it.
  */
 int gs_errgroup_go(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg);
+
+/*
+ * gs_errgroup_set_limit caps the tasks running at once at n: go then
+ * blocks while n tasks run, and try_go fails. n < 0 removes the cap;
+ * n == 0 makes go block for ever and try_go always fail, as in Go.
+ * Changing the cap while tasks started under a cap still run aborts
+ * with "gs: errgroup: limit changed while N tasks are active"; tasks
+ * started with no cap are not counted.
+ */
+void gs_errgroup_set_limit(gs_errgroup_t *g, int n);
+
+/*
+ * gs_errgroup_try_go is gs_errgroup_go that returns false, without
+ * running fn, when the group is at its cap; true when fn was started
+ * (or its failure to get a thread recorded, as go does).
+ */
+bool gs_errgroup_try_go(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg);
 
 /*
  * gs_errgroup_wait blocks until every task has returned, cancels the

@@ -16,12 +16,16 @@
  * Memory orders: every task's end reaches wait through the waitgroup's
  * done/wait edge; the error fields are written and read under mu_.
  *
+ * The cap (set_limit) is a semaphore of that many slots: go acquires
+ * one (blocking), try_go tries, and the task's end, however it ends,
+ * gives it back. A cap may change only while no task holds a slot, as
+ * Go's SetLimit demands; tasks started without a cap hold none.
+ *
  * Rejected: a fixed-size error list, which would have to drop failures
  * silently. Limits: the list grows by doubling with realloc; when that
  * fails the failure is still counted (gs_errgroup_errors reports the
  * total) and first_ is never lost, but that entry is; the next failure
- * tries to grow the list again. There is no
- * limit on running tasks yet (Go's SetLimit).
+ * tries to grow the list again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +34,9 @@
 
 #include <gosync/errgroup.h>
 
+#include "introspect.h"
 #include "runtime/executor.h"
+#include "runtime/platform.h"
 
 int gs_errgroup_with_ctx(gs_errgroup_t *g, gs_ctx_t *parent)
 {
@@ -71,6 +77,7 @@ struct errgroup_exit {
 	gs_errgroup_t *g;
 	void *arg;
 	bool returned;
+	bool slot; /* holds one of the cap's slots */
 };
 
 static void errgroup_task_end(void *p)
@@ -79,12 +86,17 @@ static void errgroup_task_end(void *p)
 
 	if (!x->returned)
 		errgroup_fail(x->g, x->arg, EOWNERDEAD);
+	if (x->slot)
+		gs_semaphore_release(&x->g->slots_, 1);
 	gs_waitgroup_done(&x->g->wg_);
 }
 
+static void errgroup_run_slot(const struct gs__job *job);
+
 static void errgroup_run(const struct gs__job *job)
 {
-	struct errgroup_exit x = {job->data, job->arg, false};
+	struct errgroup_exit x = {job->data, job->arg, false,
+				  job->run == errgroup_run_slot};
 	int err;
 
 	pthread_cleanup_push(errgroup_task_end, &x);
@@ -95,18 +107,60 @@ static void errgroup_run(const struct gs__job *job)
 	pthread_cleanup_pop(1);
 }
 
-int gs_errgroup_go(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg)
+/* The same task run, for a task that holds a slot of the cap. */
+static void errgroup_run_slot(const struct gs__job *job)
 {
-	struct gs__job job = {errgroup_run, (gs__fnptr)fn, arg, g};
+	errgroup_run(job);
+}
+
+/* Starts a task; slot says whether it took one of the cap's slots. */
+static int errgroup_start(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg,
+			  bool slot)
+{
+	struct gs__job job = {slot ? errgroup_run_slot : errgroup_run,
+			      (gs__fnptr)fn, arg, g};
 	int err;
 
 	gs_waitgroup_add(&g->wg_, 1);
 	err = gs__spawn(&job);
 	if (err != 0) {
 		errgroup_fail(g, arg, err);
+		if (slot)
+			gs_semaphore_release(&g->slots_, 1);
 		gs_waitgroup_done(&g->wg_);
 	}
 	return err;
+}
+
+int gs_errgroup_go(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg)
+{
+	bool slot = g->limited_;
+
+	if (slot)
+		gs_semaphore_acquire(&g->slots_, NULL, 1);
+	return errgroup_start(g, fn, arg, slot);
+}
+
+bool gs_errgroup_try_go(gs_errgroup_t *g, gs_errgroup_fn fn, void *arg)
+{
+	bool slot = g->limited_;
+
+	if (slot && !gs_semaphore_try_acquire(&g->slots_, 1))
+		return false;
+	errgroup_start(g, fn, arg, slot);
+	return true;
+}
+
+void gs_errgroup_set_limit(gs_errgroup_t *g, int n)
+{
+	int64_t active = g->limited_ ? gs__semaphore_held(&g->slots_) : 0;
+
+	if (active != 0)
+		gs__misuse("errgroup",
+			   "limit changed while %lld tasks are active",
+			   (long long)active);
+	g->limited_ = n >= 0;
+	g->slots_ = (gs_semaphore_t)GS_SEMAPHORE_INIT(n >= 0 ? n : 0);
 }
 
 int gs_errgroup_wait(gs_errgroup_t *g)

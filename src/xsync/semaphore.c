@@ -144,3 +144,13 @@ int gs__semaphore_waiters(gs_semaphore_t *s)
 	gs_mutex_unlock(&s->mu_);
 	return n;
 }
+
+int64_t gs__semaphore_held(gs_semaphore_t *s)
+{
+	int64_t n;
+
+	gs_mutex_lock(&s->mu_);
+	n = s->cur_;
+	gs_mutex_unlock(&s->mu_);
+	return n;
+}
