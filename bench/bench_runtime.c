@@ -394,7 +394,7 @@ static void after_mark(void *arg)
 	atomic_store_explicit(&m->started, t, memory_order_release);
 }
 
-/* One sample: *call gets how long gs_ctx_cancel took; returns the rest. */
+/* One sample: returns cancel-to-start; *call gets the cancel call. */
 static double take_sample(struct mark *m, int64_t gap_ns, double *call)
 {
 	struct timespec gap = {0, (long)gap_ns};

@@ -1,4 +1,5 @@
 /* test_singleflight.c - gs_singleflight_t: sharing, errors, forget. */
+#include <gosync/context.h>
 #include <gosync/runtime.h>
 #include <gosync/singleflight.h>
 
@@ -316,6 +317,166 @@ TEST(singleflight_recursive_do_on_the_same_key_aborts)
 {
 	expect_death(recursive_do, NULL,
 		     "gs: singleflight: recursive call for the same key");
+}
+
+TEST(singleflight_do_async_gives_the_value)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(count_free, NULL);
+	gs_singleflight_call_t *call;
+	gs_singleflight_result_t r;
+
+	atomic_store(&frees, 0);
+	CHECK(gs_singleflight_do_async(&g, "key", 3, make_bar, NULL, &call) ==
+		      0,
+	      "do_async");
+	CHECK(gs_singleflight_call_wait(call, NULL, &r) == 0, "wait");
+	CHECK(strcmp(r.value, "bar") == 0 && !r.shared, "value %s shared %d",
+	      (char *)r.value, r.shared);
+	gs_singleflight_release(&r);
+	CHECK(atomic_load(&frees) == 1, "freed %d times", atomic_load(&frees));
+	gs_singleflight_destroy(&g);
+}
+
+static gate_t f1_started = GATE_INIT, f1_release = GATE_INIT;
+
+static int func1(void *arg, void **value)
+{
+	(void)arg;
+	atomic_fetch_add(&executions, 1);
+	gate_open(&f1_started);
+	gate_wait(&f1_release);
+	*value = strdup("func 1");
+	return 0;
+}
+
+static int func2(void *arg, void **value)
+{
+	(void)arg;
+	atomic_fetch_add(&executions, 1);
+	*value = strdup("func 2");
+	return 0;
+}
+
+TEST(singleflight_do_async_calls_on_one_key_share_the_first_execution)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(count_free, NULL);
+	gs_singleflight_call_t *c1, *c2;
+	gs_singleflight_result_t r1, r2;
+
+	atomic_store(&executions, 0);
+	atomic_store(&frees, 0);
+	CHECK(gs_singleflight_do_async(&g, "k", 1, func1, NULL, &c1) == 0,
+	      "first");
+	gate_wait(&f1_started);
+	CHECK(gs_singleflight_do_async(&g, "k", 1, func2, NULL, &c2) == 0,
+	      "second");
+	gate_open(&f1_release);
+	CHECK(gs_singleflight_call_wait(c1, NULL, &r1) == 0, "wait 1");
+	CHECK(gs_singleflight_call_wait(c2, NULL, &r2) == 0, "wait 2");
+	CHECK(strcmp(r1.value, "func 1") == 0 &&
+		      strcmp(r2.value, "func 1") == 0,
+	      "got %s and %s", (char *)r1.value, (char *)r2.value);
+	CHECK(r1.shared && r2.shared, "not shared");
+	CHECK(atomic_load(&executions) == 1, "%d executions",
+	      atomic_load(&executions));
+	gs_singleflight_release(&r1);
+	gs_singleflight_release(&r2);
+	CHECK(atomic_load(&frees) == 1, "freed %d times", atomic_load(&frees));
+	gs_singleflight_destroy(&g);
+}
+
+static gate_t slow_release = GATE_INIT;
+
+static int slow(void *arg, void **value)
+{
+	(void)arg;
+	gate_wait(&slow_release);
+	*value = strdup("late");
+	return 0;
+}
+
+TEST(singleflight_waiter_that_gives_up_leaves_the_flight_running)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(count_free, NULL);
+	gs_singleflight_call_t *quitter, *patient;
+	gs_singleflight_result_t r;
+	gs_ctx_t *ctx;
+
+	atomic_store(&frees, 0);
+	CHECK(gs_singleflight_do_async(&g, "k", 1, slow, NULL, &quitter) == 0,
+	      "do_async");
+	CHECK(gs_singleflight_do_async(&g, "k", 1, slow, NULL, &patient) == 0,
+	      "do_async");
+	CHECK(gs_ctx_with_timeout(NULL, 20 * GS_MILLISECOND, &ctx) == 0, "t");
+	CHECK(gs_singleflight_call_wait(quitter, ctx, &r) == ETIMEDOUT,
+	      "the quitter did not time out");
+	CHECK(r.call_ == NULL && r.value == NULL, "gave up yet holds a result");
+	gate_open(&slow_release);
+	CHECK(gs_singleflight_call_wait(patient, NULL, &r) == 0 &&
+		      strcmp(r.value, "late") == 0,
+	      "the flight did not go on");
+	gs_singleflight_release(&r);
+	CHECK(atomic_load(&frees) == 1, "freed %d times", atomic_load(&frees));
+	gs_ctx_unref(ctx);
+	gs_singleflight_destroy(&g);
+}
+
+static int exit_async(void *arg, void **value)
+{
+	(void)arg;
+	(void)value;
+	gate_wait(&f1_release);
+	pthread_exit(NULL);
+}
+
+TEST(singleflight_async_leader_ending_its_thread_gives_eownerdead)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(NULL, NULL);
+	gs_singleflight_call_t *c[5];
+	gs_singleflight_result_t r;
+
+	for (int i = 0; i < 5; i++)
+		CHECK(gs_singleflight_do_async(&g, "k", 1, exit_async, NULL,
+					       &c[i]) == 0,
+		      "do_async %d", i);
+	gate_open(&f1_release);
+	for (int i = 0; i < 5; i++) {
+		CHECK(gs_singleflight_call_wait(c[i], NULL, &r) == EOWNERDEAD,
+		      "caller %d got %d", i, r.err);
+		gs_singleflight_release(&r);
+	}
+	gs_singleflight_destroy(&g);
+}
+
+TEST(singleflight_call_wait_racing_the_finish_never_hangs_or_leaks)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(count_free, NULL);
+
+	atomic_store(&frees, 0);
+	for (int i = 0; i < 2000; i++) {
+		gs_singleflight_call_t *c;
+		gs_singleflight_result_t r;
+		gs_ctx_t *ctx;
+
+		CHECK(gs_singleflight_do_async(&g, "k", 1, make_bar, NULL, &c) ==
+			      0,
+		      "do_async");
+		CHECK(gs_ctx_with_timeout(NULL, rand() % 20000, &ctx) == 0,
+		      "ctx");
+		int err = gs_singleflight_call_wait(c, ctx, &r);
+		CHECK(err == 0 || err == ETIMEDOUT, "got %d", err);
+		gs_singleflight_release(&r);
+		gs_ctx_unref(ctx);
+	}
+	/* Every execution's value is freed once its last user is gone. */
+	int64_t end = gs_now() + 5 * GS_SECOND;
+	while (atomic_load(&frees) < atomic_load(&executions) &&
+	       gs_now() < end)
+		sched_yield();
+	CHECK(atomic_load(&frees) == atomic_load(&executions),
+	      "%d executions, %d frees", atomic_load(&executions),
+	      atomic_load(&frees));
+	gs_singleflight_destroy(&g);
 }
 
 TEST_MAIN()

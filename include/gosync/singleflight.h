@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "context.h"
 #include "mutex.h"
 
 #ifdef __cplusplus
@@ -78,6 +79,36 @@ typedef struct gs_singleflight_result {
 int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		       gs_singleflight_fn fn, void *arg,
 		       gs_singleflight_result_t *res);
+
+/* A handle on one execution, from gs_singleflight_do_async. */
+typedef struct gs__sf_call gs_singleflight_call_t;
+
+/*
+ * gs_singleflight_do_async is do that does not wait (Go's DoChan): it
+ * joins the execution running for key, or starts one with fn running
+ * on a pool thread (gs_go), and returns a handle in *call. The handle
+ * must be given to gs_singleflight_call_wait or
+ * gs_singleflight_call_release exactly once. Returns 0, ENOMEM, or
+ * EAGAIN when no thread can be had (then any caller that joined in the
+ * meantime gets EAGAIN as the result).
+ */
+int gs_singleflight_do_async(gs_singleflight_t *g, const void *key,
+			     size_t len, gs_singleflight_fn fn, void *arg,
+			     gs_singleflight_call_t **call);
+
+/*
+ * gs_singleflight_call_wait waits for the execution behind call, or
+ * until ctx is done, and uses up the handle. On completion it fills res
+ * as do does (res->shared is true when the result went to more than one
+ * caller) and returns res->err; res must then be released. If ctx ends
+ * first it returns ctx's error with nothing to release, and the
+ * execution goes on for the others.
+ */
+int gs_singleflight_call_wait(gs_singleflight_call_t *call, gs_ctx_t *ctx,
+			      gs_singleflight_result_t *res);
+
+/* gs_singleflight_call_release gives up the handle without waiting. */
+void gs_singleflight_call_release(gs_singleflight_call_t *call);
 
 /*
  * gs_singleflight_release gives back the reference in res; the last one

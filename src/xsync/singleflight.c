@@ -31,8 +31,14 @@
  *
  * Rejected: returning the value with no reference count, as Go can with
  * a collector; in C someone must free it, and only a count knows when
- * the last caller is done. Limits: one mutex serialises every key's
- * start and finish; waits cannot yet give up on a context.
+ * the last caller is done.
+ *
+ * do_async starts the leader on a pool thread and hands out a call
+ * handle (a reference); call_wait joins the call's list of waiters,
+ * each on a word of its own that the finish grants and a context can
+ * end (context/ctxwait.h), so a waiter can give up while the flight
+ * goes on for the others. Limits: one mutex serialises every key's
+ * start and finish.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,12 +50,24 @@
 #include <gosync/runtime.h>
 #include <gosync/singleflight.h>
 
+#include "context/ctxwait.h"
 #include "introspect.h"
+#include "runtime/executor.h"
 #include "runtime/platform.h"
 #include "runtime/wait.h"
 
+/* A do_async caller waiting in call_wait, on a word of its own. */
+struct sf_waiter {
+	struct sf_waiter *next, *prev; /* under the group's mu_ */
+	bool linked;
+	_Atomic uint32_t word;
+};
+
 struct gs__sf_call {
 	struct gs__sf_call *next; /* bucket chain, under the group's mu_ */
+	gs_singleflight_t *g;
+	struct sf_waiter *waiters; /* under mu_ */
+	bool finished;             /* under mu_ */
 	_Atomic uint32_t done;
 	_Atomic uint32_t refs;
 	size_t dups;   /* under mu_ while in the table */
@@ -121,15 +139,27 @@ static void sf_remove_locked(gs_singleflight_t *g, struct gs__sf_call *c)
 static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
 		      void *value)
 {
+	struct sf_waiter *w, *next;
+
 	c->err = err;
 	c->value = value;
 	gs_mutex_lock(&g->mu_);
 	if (c->in_table)
 		sf_remove_locked(g, c);
-	gs_mutex_unlock(&g->mu_);
+	c->finished = true;
+	w = c->waiters;
+	for (struct sf_waiter *x = w; x; x = x->next)
+		x->linked = false;
+	c->waiters = NULL;
 	/* Release: pairs with the followers' acquire load of done. */
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	gs__wake(&c->done, GS__WAKE_ALL);
+	/* Granted under mu_: a waiter that gave up unlinks under it too. */
+	for (; w; w = next) {
+		next = w->next;
+		gs__ctx_grant(&w->word);
+	}
+	gs_mutex_unlock(&g->mu_);
 }
 
 struct sf_leader {
@@ -174,6 +204,30 @@ static int sf_follow(struct gs__sf_call *c, gs_singleflight_result_t *res)
 	return c->err;
 }
 
+/* A new call for key at *pp, holding refs references; NULL if no memory. */
+static struct gs__sf_call *sf_insert_locked(gs_singleflight_t *g,
+					     struct gs__sf_call **pp,
+					     uint64_t h, const void *key,
+					     size_t len, uint32_t refs)
+{
+	struct gs__sf_call *c = malloc(sizeof *c + len);
+
+	if (!c)
+		return NULL;
+	*c = (struct gs__sf_call){.g = g,
+				  .in_table = true,
+				  .free_value = g->free_value,
+				  .free_arg = g->free_arg,
+				  .hash = h,
+				  .len = len,
+				  .leader = gs__thread_id()};
+	atomic_init(&c->refs, refs);
+	memcpy(c->key, key, len);
+	*pp = c;
+	g->count_++;
+	return c;
+}
+
 int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		       gs_singleflight_fn fn, void *arg,
 		       gs_singleflight_result_t *res)
@@ -194,19 +248,9 @@ int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		gs_mutex_unlock(&g->mu_);
 		return sf_follow(c, res);
 	}
-	c = malloc(sizeof *c + len);
+	c = sf_insert_locked(g, pp, h, key, len, 1);
 	if (!c)
 		goto nomem;
-	*c = (struct gs__sf_call){.in_table = true,
-				  .free_value = g->free_value,
-				  .free_arg = g->free_arg,
-				  .hash = h,
-				  .len = len,
-				  .leader = gs__thread_id()};
-	atomic_init(&c->refs, 1);
-	memcpy(c->key, key, len);
-	*pp = c;
-	g->count_++;
 	gs_mutex_unlock(&g->mu_);
 	return sf_lead(g, c, fn, arg, res);
 
@@ -214,6 +258,111 @@ nomem:
 	gs_mutex_unlock(&g->mu_);
 	*res = (gs_singleflight_result_t){NULL, ENOMEM, false, NULL};
 	return ENOMEM;
+}
+
+/* The leader of an async flight: fn on a pool thread. */
+static void sf_run_async(const struct gs__job *job)
+{
+	struct gs__sf_call *c = job->data;
+	gs_singleflight_result_t r;
+
+	sf_lead(c->g, c, (gs_singleflight_fn)job->fn, job->arg, &r);
+	gs_singleflight_release(&r); /* the leader job's reference */
+}
+
+int gs_singleflight_do_async(gs_singleflight_t *g, const void *key,
+			     size_t len, gs_singleflight_fn fn, void *arg,
+			     gs_singleflight_call_t **call)
+{
+	uint64_t h = sf_hash(key, len);
+	struct gs__sf_call **pp, *c;
+	int err;
+
+	gs_mutex_lock(&g->mu_);
+	if (g->count_ >= g->nbuckets_ && sf_grow_locked(g) != 0) {
+		gs_mutex_unlock(&g->mu_);
+		return ENOMEM;
+	}
+	pp = sf_slot_locked(g, h, key, len);
+	if ((c = *pp) != NULL) {
+		c->dups++;
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+		gs_mutex_unlock(&g->mu_);
+		*call = c;
+		return 0;
+	}
+	/* Two references: the caller's handle and the leader job's. */
+	c = sf_insert_locked(g, pp, h, key, len, 2);
+	gs_mutex_unlock(&g->mu_);
+	if (!c)
+		return ENOMEM;
+
+	struct gs__job job = {sf_run_async, (gs__fnptr)fn, arg, c};
+	err = gs__spawn(&job);
+	if (err != 0) {
+		gs_singleflight_result_t r = {NULL, err, false, c};
+
+		sf_finish(g, c, err, NULL); /* joiners get the error too */
+		gs_singleflight_release(&r);
+		r.call_ = c;
+		gs_singleflight_release(&r);
+		return err;
+	}
+	*call = c;
+	return 0;
+}
+
+int gs_singleflight_call_wait(gs_singleflight_call_t *c, gs_ctx_t *ctx,
+			      gs_singleflight_result_t *res)
+{
+	struct sf_waiter w = {NULL, NULL, false, GS__WAITING};
+	gs_singleflight_t *g = c->g;
+	bool waiting;
+	int err = 0;
+
+	gs_mutex_lock(&g->mu_);
+	waiting = !c->finished;
+	if (waiting) {
+		w.next = c->waiters;
+		if (w.next)
+			w.next->prev = &w;
+		c->waiters = &w;
+		w.linked = true;
+	}
+	gs_mutex_unlock(&g->mu_);
+	if (waiting)
+		err = gs__ctx_wait_word(&w.word, ctx, GS_NEVER);
+	if (err != 0) {
+		/* Given up: the flight goes on for the others. */
+		gs_singleflight_result_t r = {NULL, 0, false, c};
+
+		gs_mutex_lock(&g->mu_);
+		if (w.linked) {
+			if (w.prev)
+				w.prev->next = w.next;
+			else
+				c->waiters = w.next;
+			if (w.next)
+				w.next->prev = w.prev;
+		}
+		gs_mutex_unlock(&g->mu_);
+		gs_singleflight_release(&r);
+		*res = (gs_singleflight_result_t){NULL, err, false, NULL};
+		return err;
+	}
+	while (!atomic_load_explicit(&c->done, memory_order_acquire))
+		gs__wait(&c->done, 0, GS_NEVER);
+	*res = (gs_singleflight_result_t){
+		c->err == EOWNERDEAD ? NULL : c->value, c->err, c->dups > 0,
+		c};
+	return c->err;
+}
+
+void gs_singleflight_call_release(gs_singleflight_call_t *c)
+{
+	gs_singleflight_result_t r = {NULL, 0, false, c};
+
+	gs_singleflight_release(&r);
 }
 
 void gs_singleflight_release(gs_singleflight_result_t *res)
