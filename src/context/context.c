@@ -8,7 +8,9 @@
  * Each context has:
  *
  *	refs      references: users, each child, a pending deadline timer
- *	done      0, then 1 for ever; waiters sleep on it (layer 1)
+ *	done      DONE once done, for ever; SLEEPERS set by a wait about
+ *	          to sleep on it, so that a cancel with nobody waiting
+ *	          makes no system call
  *	err       0, then ECANCELED or ETIMEDOUT; cause beside it
  *	mu        guards children and the move from not done to done
  *	children  the children still linked here; each child's linked
@@ -111,6 +113,9 @@ struct gs_ctx_after {
 };
 
 enum { AFTER_PENDING = 0, AFTER_FIRED = 1, AFTER_STOPPED = 2 };
+
+/* The done word: DONE once done; SLEEPERS while a wait may sleep on it. */
+enum { DONE = 1, SLEEPERS = 2 };
 
 static gs_ctx_t background = {.kind = BACKGROUND,
 			      .source = &background,
@@ -254,8 +259,9 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 	atomic_store_explicit(&ctx->cause, cause, memory_order_relaxed);
 	atomic_store_explicit(&ctx->err, err, memory_order_relaxed);
 	/* Release: pairs with the acquire loads of done; err comes along. */
-	atomic_store_explicit(&ctx->done, 1, memory_order_release);
-	gs__wake(&ctx->done, GS__WAKE_ALL);
+	if (atomic_exchange_explicit(&ctx->done, DONE, memory_order_release) &
+	    SLEEPERS)
+		gs__wake(&ctx->done, GS__WAKE_ALL);
 	if (ctx->fd.rfd >= 0)
 		gs__notify_fd_signal(&ctx->fd);
 	for (struct gs__ctx_watch *w = ctx->watchers; w; w = w->next) {
@@ -576,7 +582,7 @@ int gs_ctx_fd(gs_ctx_t *ctx)
 	gs_mutex_lock(&src->mu);
 	if (src->fd.rfd < 0) {
 		err = gs__notify_fd_open(&src->fd);
-		if (err == 0 && atomic_load(&src->done))
+		if (err == 0 && (atomic_load(&src->done) & DONE))
 			gs__notify_fd_signal(&src->fd);
 	}
 	fd = src->fd.rfd;
@@ -589,7 +595,7 @@ int gs_ctx_fd(gs_ctx_t *ctx)
 int gs_ctx_err(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	if (!atomic_load_explicit(&ctx->done, memory_order_acquire))
+	if (!(atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE))
 		return 0;
 	return atomic_load_explicit(&ctx->err, memory_order_relaxed);
 }
@@ -597,7 +603,7 @@ int gs_ctx_err(gs_ctx_t *ctx)
 int gs_ctx_cause(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	if (!atomic_load_explicit(&ctx->done, memory_order_acquire))
+	if (!(atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE))
 		return 0;
 	return atomic_load_explicit(&ctx->cause, memory_order_relaxed);
 }
@@ -614,15 +620,26 @@ bool gs_ctx_deadline(gs_ctx_t *ctx, int64_t *deadline)
 bool gs_ctx_done(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	return atomic_load_explicit(&ctx->done, memory_order_acquire) != 0;
+	return atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE;
 }
 
 bool gs_ctx_wait_until(gs_ctx_t *ctx, int64_t deadline)
 {
 	ctx = source_of(ctx);
-	while (!atomic_load_explicit(&ctx->done, memory_order_acquire))
-		if (gs__wait(&ctx->done, 0, deadline) == ETIMEDOUT)
+	uint32_t v, sleeping = SLEEPERS;
+
+	while (!((v = atomic_load_explicit(&ctx->done,
+					   memory_order_acquire)) &
+		 DONE)) {
+		/* Announce a sleeper, so that the cancel knows to wake. */
+		if (v == 0 && !atomic_compare_exchange_weak_explicit(
+				      &ctx->done, &v, SLEEPERS,
+				      memory_order_relaxed,
+				      memory_order_relaxed))
+			continue;
+		if (gs__wait(&ctx->done, sleeping, deadline) == ETIMEDOUT)
 			return gs_ctx_done(ctx);
+	}
 	return true;
 }
 

@@ -61,7 +61,7 @@
 #include "runtime/wait.h"
 
 #define FREE_MAX 1024
-#define IDLE_SPIN 2000
+#define IDLE_SPIN 200 /* about 5 us of pauses here */
 #define MONITOR_NS GS_MILLISECOND
 #define DEFAULT_MAX_THREADS 10000
 

@@ -49,6 +49,9 @@
 #include "runtime/platform.h"
 #include "runtime/wait.h"
 
+/* Pauses a waiter spends watching the counter before it registers. */
+#define SPIN 200
+
 #define COUNTER(s) ((int32_t)(uint32_t)((s) >> 32))
 #define WAITERS(s) ((uint32_t)(s))
 
@@ -119,6 +122,11 @@ static bool waitgroup_wait_slow(gs_waitgroup_t *wg, int64_t deadline)
 	_Atomic uint32_t *gen = GS__ATOMIC32(&wg->gen_);
 	uint64_t s = atomic_load_explicit(st, memory_order_acquire);
 
+	/* Tasks often end within microseconds: watch before registering. */
+	for (int i = 0; i < SPIN && COUNTER(s) != 0 && gs__ncpu() > 1; i++) {
+		gs__spin_pause();
+		s = atomic_load_explicit(st, memory_order_acquire);
+	}
 	while (COUNTER(s) != 0) {
 		uint32_t g = atomic_load_explicit(gen, memory_order_acquire);
 
