@@ -1,16 +1,17 @@
 #!/bin/sh
 # bench/run.sh BUILD_DIR [--quick] [--json DIR]
 #
-# Prints the machine once, then runs bench_core, bench_sync and
-# bench_runtime from BUILD_DIR and Go's own benchmarks (run_go.sh), so
-# that every table comes with the machine it was measured on: figures
-# from another machine are only comparable through their ratios. Last,
-# it sets each bench_sync row and each spawn and context row of
-# bench_runtime beside Go's row of the same workload and thread count,
-# judges the context target (at most half of Go's time), and sets the C
-# sizes beside Go's. --quick makes every part one short repetition;
-# --json DIR keeps bench_core.json, bench_sync.json, bench_runtime.json
-# and go.tsv in DIR.
+# Prints the machine once, then runs bench_core, bench_sync,
+# bench_runtime and bench_xsync from BUILD_DIR and Go's own benchmarks
+# (run_go.sh), so that every table comes with the machine it was
+# measured on: figures from another machine are only comparable through
+# their ratios. Last, it sets each bench_sync row, each spawn and
+# context row of bench_runtime and each bench_xsync row beside Go's row
+# of the same workload and thread count, judges the context target (at
+# most half of Go's time), gives the x/sync target rows' ratios to Go,
+# and sets the C sizes beside Go's. --quick makes every part one short
+# repetition; --json DIR keeps bench_core.json, bench_sync.json,
+# bench_runtime.json, bench_xsync.json and go.tsv in DIR.
 set -eu
 
 usage() {
@@ -39,7 +40,8 @@ done
 core=$build/bench/bench_core
 sync=$build/bench/bench_sync
 runtime=$build/bench/bench_runtime
-for bin in "$core" "$sync" "$runtime"; do
+xsync=$build/bench/bench_xsync
+for bin in "$core" "$sync" "$runtime" "$xsync"; do
 	if [ ! -x "$bin" ]; then
 		echo "run.sh: $bin not found; build $build first" >&2
 		exit 1
@@ -79,18 +81,22 @@ echo
 echo
 "$runtime" $quick --json "$tmp/runtime.json"
 echo
+"$xsync" $quick --json "$tmp/xsync.json"
+echo
 sh "$here/run_go.sh" $quick --tsv "$tmp/go.tsv"
 echo
 if [ -n "$keep" ]; then
 	cp "$tmp/sync.json" "$keep/bench_sync.json"
 	cp "$tmp/runtime.json" "$keep/bench_runtime.json"
+	cp "$tmp/xsync.json" "$keep/bench_xsync.json"
 	cp "$tmp/go.tsv" "$keep/go.tsv"
 fi
 
-# bench_sync and bench_runtime write one row to a line; these pick the
-# gosync side of each row (and bench_runtime's section) and every side
-# of each size, as tab-separated fields. The after-function rows stay
-# out: Go 1.19 has no AfterFunc to set beside them.
+# bench_sync, bench_runtime and bench_xsync write one row to a line;
+# these pick the gosync side of each row (with the section, and for
+# bench_xsync the Go benchmark it names) and every side of each size,
+# as tab-separated fields. The after-function rows stay out: Go 1.19
+# has no AfterFunc to set beside them.
 str='"([^"]*)"'
 num='([0-9.e+-]*)'
 side="\\{\"type\": $str, \"bytes\": $num\\}"
@@ -100,6 +106,9 @@ t=$(printf '\t')
 sed -n -E "s/$re/row$t\\1$t\\2$t\\4$t\\5/p" "$tmp/sync.json" >"$tmp/merge.tsv"
 rt="$re\"section\": \"(spawn|context)\"\\}.*"
 sed -n -E "s/$rt/row$t\\1$t\\2$t\\4$t\\5$t\\6/p" "$tmp/runtime.json" \
+	>>"$tmp/merge.tsv"
+xs="$re\"go\": $str, \"section\": $str\\}.*"
+sed -n -E "s/$xs/row$t\\1$t\\2$t\\4$t\\5$t\\7$t\\6/p" "$tmp/xsync.json" \
 	>>"$tmp/merge.tsv"
 re="^ *\\{\"primitive\": $str, \"gosync\": $side, \"pthreads\": $side, "
 re="$re\"glib\": (null|$side)\\}.*"
@@ -153,6 +162,23 @@ function verdict() {
 		said = "no Go figures for the context rows, not judged"
 	print "target: context create+cancel <= 0.5 x Go, gs/Go medians:"
 	print "        " said
+	if (xsaid == "")
+		xsaid = "no Go figures for the x/sync rows, not judged"
+	print "target: x/sync, gs/Go medians (singleflight do <= Go time):"
+	print "        " xsaid
+}
+# The x/sync target rows: the semaphore target is sem_t, judged by
+# bench_xsync; the singleflight target is the time of Go, judged here.
+function xjudge(name, r) {
+	if (name == "acquire+release") {
+		xsaid = xsaid xsep name " " ratio(r)
+	} else if (name ~ /^singleflight\.Do\//) {
+		xsaid = xsaid xsep substr(name, 17) " " ratio(r) \
+		    (r <= 1 ? " met" : " missed")
+	} else {
+		return
+	}
+	xsep = ", "
 }
 function cell(type, bytes) {
 	return type == "" ? "-" : type " " bytes
@@ -189,19 +215,25 @@ END {
 		gs = fmt(f[4]) " (" fmt(f[5]) ")"
 		go = "-"
 		r = "-"
-		if ((f[2], f[3]) in gomed) {
-			m = gomed[f[2], f[3]]
-			n = gomin[f[2], f[3]]
+		# A bench_xsync row names its Go benchmark; the others
+		# carry the name of theirs.
+		gn = f[7] != "" ? f[7] : f[2]
+		if ((gn, f[3]) in gomed) {
+			m = gomed[gn, f[3]]
+			n = gomin[gn, f[3]]
 			go = fmt(m) " (" fmt(n) ")"
 			r = ratio(f[4] / m) " (" ratio(f[5] / n) ")"
 			if (f[6] == "context")
 				judge(f[2], f[4] / m)
+			else if (f[6] == "semaphore" || f[6] == "singleflight")
+				xjudge(f[2], f[4] / m)
 		}
 		printf line, f[2], f[3] "T", gs, go, r
 	}
 	if (gorows > 0) {
 		print "(-: Go has no benchmark of this workload on this many " \
-		    "threads)"
+		    "threads;\n acquire+release: Go runs it as " \
+		    "AcquireSeq/Weighted-acquire-1-1-1)"
 		verdict()
 	}
 

@@ -1,14 +1,16 @@
 #!/bin/sh
 # bench/run_go.sh [--quick] [--tsv FILE]
 #
-# Runs Go's own benchmarks of the workloads that bench_sync and
-# bench_runtime mirror, offline, and prints median (min) ns/op of each,
-# then the size of each sync type. They come from the installed Go tree
-# (Debian's golang-go keeps the sources and their tests: sync, context),
-# from Debian's x/sync (errgroup, built in GOPATH mode), and from
-# bench/go, whose one benchmark times a workload Go has none for
-# upstream (WithCancelCancel). --quick runs one short repetition; --tsv
-# FILE also writes the figures as tab-separated lines for bench/run.sh:
+# Runs Go's own benchmarks of the workloads that bench_sync,
+# bench_runtime and bench_xsync mirror, offline, and prints median (min)
+# ns/op of each, then the size of each sync type. They come from the
+# installed Go tree (Debian's golang-go keeps the sources and their
+# tests: sync, context), from Debian's x/sync (errgroup and semaphore,
+# built in GOPATH mode), and from bench/go, whose benchmarks time
+# workloads Go has none for upstream: WithCancelCancel, and in
+# bench/go/xsync (GOPATH mode too, as it imports x/sync) singleflight's
+# Do. --quick runs one short repetition; --tsv FILE also writes the
+# figures as tab-separated lines for bench/run.sh:
 #
 #	bench	NAME	THREADS	MEDIAN_NS	MIN_NS
 #	size	sync.TYPE	BYTES
@@ -16,7 +18,9 @@
 # NAME is Go's, less "Benchmark" and the -N suffix; errgroup's Go is
 # errgroup.Go, the only name that would say nothing alone. THREADS is
 # how many goroutines run the benchmark loop: GOMAXPROCS for a parallel
-# one, N+1 for CondN, 1 for a plain loop (CancelTree, errgroup.Go).
+# one, N+1 for CondN, 1 for a plain loop (CancelTree, errgroup.Go, the
+# semaphore's), and 8 for singleflight.Do/one-key-8g, which sets its
+# parallelism so.
 #
 # GOMAXPROCS is 2 (-cpu 2) whatever the core count, so that Go runs the
 # two threads the C benchmarks run; on a 2-core machine that is Go's
@@ -75,13 +79,15 @@ GOFLAGS=-mod=mod
 export GOCACHE GOPROXY GOFLAGS
 gover=$(go version | sed 's/^go version //')
 
-# summarise PREFIX SERIAL FILE: the median and min of each benchmark's
-# repetitions in FILE, in the order Go ran them, printed and appended to
-# the TSV. The median is the middle value, or the upper middle of an
-# even count, as the C benchmarks take it. Names get PREFIX; those
-# matching SERIAL run one goroutine, CondN runs N+1, the rest $procs.
+# summarise PREFIX SERIAL FILE [WIDE THREADS]: the median and min of
+# each benchmark's repetitions in FILE, in the order Go ran them,
+# printed and appended to the TSV. The median is the middle value, or
+# the upper middle of an even count, as the C benchmarks take it. Names
+# get PREFIX; those matching SERIAL run one goroutine, those matching
+# WIDE run THREADS, CondN runs N+1, the rest $procs.
 summarise() {
-	awk -v procs="$procs" -v tsv="$tsv" -v prefix="$1" -v serial="$2" '
+	awk -v procs="$procs" -v tsv="$tsv" -v prefix="$1" -v serial="$2" \
+		-v wide="${4:-}" -v widethr="${5:-0}" '
 function fmt(v,    s, out, n, i) {
 	if (v < 999.5)
 		return sprintf("%.3g", v)
@@ -127,6 +133,8 @@ END {
 			thr = substr(name, 5) + 1
 		else if (serial != "" && name ~ serial)
 			thr = 1
+		else if (wide != "" && name ~ wide)
+			thr = widethr
 		printf row, prefix name, thr "T", fmt(med) " (" fmt(v[1]) ")"
 		if (tsv != "")
 			printf "bench\t%s\t%d\t%.6g\t%.6g\n", prefix name, thr,
@@ -135,9 +143,9 @@ END {
 }' "$3"
 }
 
-# gobench WHERE DIR PATTERN PREFIX SERIAL: runs the benchmarks of the
-# package in DIR that match PATTERN, in the environment $goenv adds,
-# then summarises them.
+# gobench WHERE DIR PATTERN PREFIX SERIAL [WIDE THREADS]: runs the
+# benchmarks of the package in DIR that match PATTERN, in the
+# environment $goenv adds, then summarises them.
 gobench() {
 	echo "go: $gover, GOMAXPROCS $procs, -benchtime $benchtime" \
 		"-count $count, $1"
@@ -149,7 +157,7 @@ gobench() {
 		echo "run_go.sh: go test failed in $2" >&2
 		exit 1
 	fi
-	summarise "$4" "$5" "$tmp/bench.txt"
+	summarise "$4" "$5" "$tmp/bench.txt" "${6:-}" "${7:-}"
 }
 
 goenv=
@@ -181,6 +189,31 @@ fi
 echo
 gobench "bench/go (ours: no upstream benchmark times this)" "$here/go" \
 	'^BenchmarkWithCancelCancel$' "" '^WithCancelCancel$'
+
+# bench_xsync's rows: x/sync's semaphore benchmarks, Weighted only (C
+# has no channel to set beside semChan), and singleflight's Do, which
+# has no upstream benchmark and so is ours.
+echo
+if [ -f "$xsync/semaphore/semaphore_bench_test.go" ]; then
+	goenv="GOPATH=$gopath GO111MODULE=off GOFLAGS="
+	gobench "$xsync/semaphore (GOPATH mode)" "$xsync/semaphore" \
+		'^Benchmark(NewSeq|AcquireSeq)$/^Weighted-' "" \
+		'^(NewSeq|AcquireSeq)/'
+	goenv=
+else
+	echo "Go: no x/sync semaphore under $xsync, skipped"
+fi
+
+echo
+if [ -f "$xsync/singleflight/singleflight.go" ]; then
+	goenv="GOPATH=$gopath GO111MODULE=off GOFLAGS="
+	gobench "bench/go/xsync (ours: not upstream; GOPATH mode)" \
+		"$here/go/xsync" '^BenchmarkDo$' singleflight. \
+		'^Do/distinct-keys$' '^Do/one-key-8g$' 8
+	goenv=
+else
+	echo "Go: no x/sync singleflight under $xsync, skipped"
+fi
 
 if ! (cd "$here/go" && go run .) >"$tmp/sizes.txt" 2>&1; then
 	cat "$tmp/sizes.txt" >&2

@@ -234,9 +234,12 @@ TEST(errgroup_try_go_fails_at_the_limit_and_works_again_after_wait)
 	CHECK(gs_errgroup_wait(&g) == 0, "wait");
 	CHECK(gs_errgroup_try_go(&g, return_arg, NULL), "try_go after wait");
 	gs_errgroup_wait(&g);
+	gs_ctx_unref(drain);
+	CHECK(gs_ctx_with_cancel(NULL, &drain) == 0, "ctx");
 	gs_errgroup_set_limit(&g, 1);
 	CHECK(gs_errgroup_try_go(&g, block_until_drained, NULL), "limit 1");
 	CHECK(!gs_errgroup_try_go(&g, return_arg, NULL), "two under limit 1");
+	gs_ctx_cancel(drain);
 	gs_errgroup_wait(&g);
 	gs_errgroup_set_limit(&g, 0);
 	for (int i = 0; i < 1024; i++)
