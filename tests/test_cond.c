@@ -253,7 +253,8 @@ static void *impatient_waiter(void *arg)
 {
 	(void)arg;
 	gs_mutex_lock(&mu);
-	CHECK(!gs_cond_wait_until(&cond, gs_now() + 10 * GS_MILLISECOND),
+	/* Long enough for the patient waiter to queue behind it. */
+	CHECK(!gs_cond_wait_until(&cond, gs_now() + 500 * GS_MILLISECOND),
 	      "the impatient waiter was signalled");
 	gs_mutex_unlock(&mu);
 	return NULL;
