@@ -7,10 +7,7 @@
 
 static int64_t held(gs_semaphore_t *s)
 {
-	gs_mutex_lock(&s->mu_);
-	int64_t c = s->cur_;
-	gs_mutex_unlock(&s->mu_);
-	return c;
+	return gs__semaphore_held(s);
 }
 
 static int queued(gs_semaphore_t *s)
