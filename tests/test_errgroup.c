@@ -16,9 +16,8 @@ TEST(errgroup_zero_group_wait_returns_the_first_error_so_far)
 	int errs[] = {0, EPIPE, 0, ENOENT, 0};
 
 	for (int i = 0; i < 5; i++) {
-		CHECK(gs_errgroup_go(&g, return_arg, (void *)(intptr_t)errs[i]) ==
-			      0,
-		      "go failed");
+		void *arg = (void *)(intptr_t)errs[i];
+		CHECK(gs_errgroup_go(&g, return_arg, arg) == 0, "go failed");
 		int got = gs_errgroup_wait(&g);
 		int want = i == 0 ? 0 : EPIPE;
 		CHECK(got == want, "after task %d: got %d, want %d", i, got,
@@ -46,7 +45,8 @@ TEST(errgroup_with_ctx_is_done_after_wait_whatever_the_tasks_return)
 		      "case %d: ctx not done after wait", k);
 		CHECK(gs_ctx_cause(gs_errgroup_ctx(&g)) ==
 			      (want ? want : ECANCELED),
-		      "case %d: cause %d", k, gs_ctx_cause(gs_errgroup_ctx(&g)));
+		      "case %d: cause %d", k,
+		      gs_ctx_cause(gs_errgroup_ctx(&g)));
 		gs_errgroup_destroy(&g);
 	}
 }
@@ -376,6 +376,35 @@ TEST(errgroup_limit_zero_blocks_go_and_fails_try_go)
 	/* The stuck go is left behind on purpose: limit 0 blocks for ever. */
 	pthread_detach(t);
 	gs_ctx_unref(drain);
+}
+
+static gs_errgroup_t nest_g;
+static atomic_int nest_ran;
+
+static int nested_child(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	atomic_fetch_add(&nest_ran, 1);
+	return (intptr_t)arg == 7 ? EPIPE : 0;
+}
+
+static int nested_parent(gs_ctx_t *ctx, void *arg)
+{
+	(void)ctx;
+	for (intptr_t i = 0; i < 10; i++)
+		gs_errgroup_go(&nest_g, nested_child,
+			       (void *)((intptr_t)arg * 10 + i));
+	return 0;
+}
+
+TEST(errgroup_tasks_that_start_tasks_are_all_waited_for)
+{
+	for (intptr_t i = 0; i < 5; i++)
+		gs_errgroup_go(&nest_g, nested_parent, (void *)i);
+	CHECK(gs_errgroup_wait(&nest_g) == EPIPE, "the nested failure lost");
+	CHECK(atomic_load(&nest_ran) == 50, "%d of 50 nested tasks ran",
+	      atomic_load(&nest_ran));
+	gs_errgroup_destroy(&nest_g);
 }
 
 TEST_MAIN()

@@ -260,7 +260,8 @@ TEST(singleflight_leader_ending_its_thread_gives_followers_eownerdead)
 	int returned[5] = {0};
 	pthread_t t[5];
 
-	exit_flight.g = (gs_singleflight_t)GS_SINGLEFLIGHT_INIT(count_free, NULL);
+	exit_flight.g =
+		(gs_singleflight_t)GS_SINGLEFLIGHT_INIT(count_free, NULL);
 	exit_flight.followers = 4;
 	gun_init(&exit_flight.gun, 5);
 	for (int i = 0; i < 5; i++)
@@ -462,9 +463,9 @@ TEST(singleflight_call_wait_racing_the_finish_never_hangs_or_leaks)
 		gs_singleflight_result_t r;
 		gs_ctx_t *ctx;
 
-		CHECK(gs_singleflight_do_async(&g, "k", 1, make_bar, NULL, &c) ==
-			      0,
-		      "do_async");
+		int r0 = gs_singleflight_do_async(&g, "k", 1, make_bar, NULL,
+						  &c);
+		CHECK(r0 == 0, "do_async: %d", r0);
 		CHECK(gs_ctx_with_timeout(NULL, rand() % 20000, &ctx) == 0,
 		      "ctx");
 		int err = gs_singleflight_call_wait(c, ctx, &r);

@@ -291,7 +291,7 @@ static bool worker_idle(struct worker *w)
 	int64_t deadline;
 
 	for (int i = 0; i < IDLE_SPIN && w->spinning; i++) {
-		/* Acquire: pairs with the release store in claim_idle_locked. */
+		/* Acquire: pairs with the release in claim_idle_locked. */
 		if (atomic_load_explicit(&w->wake, memory_order_acquire))
 			return true;
 		gs__spin_pause();

@@ -8,8 +8,8 @@
  * never drifts however often a sleep is interrupted and resumed.
  * Deadlines already past return ETIMEDOUT before any system call, and
  * GS_NEVER sleeps without a timeout; any other deadline is a valid
- * timespec, up to the year 2262 of the monotonic clock. Limits: Linux only; the portable
- * build uses wait_parking.c.
+ * timespec, up to the year 2262 of the monotonic clock. Limits: Linux
+ * only; the portable build uses wait_parking.c.
  */
 #include <errno.h>
 #include <linux/futex.h>

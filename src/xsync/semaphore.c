@@ -9,10 +9,10 @@
  * only there, by compare-and-swap against the latest cur_, so a fast
  * path never slips past a waiter. Acquire takes the weight at once only
  * if it fits and nobody waits; otherwise it queues and sleeps on its
- * word until a release grants it or its context ends. Release lowers cur_ and grants waiters from the
- * front as long as the front one fits, stopping at the first that does
- * not: that is what keeps a large request from starving behind a stream
- * of small ones.
+ * word until a release grants it or its context ends. Release lowers
+ * cur_ and grants waiters from the front as long as the front one
+ * fits, stopping at the first that does not: that is what keeps a large
+ * request from starving behind a stream of small ones.
  *
  * A grant and a give-up race on the waiter's word, and exactly one wins
  * (compare-and-swap from WAITING). A release whose grant fails takes the

@@ -241,8 +241,8 @@ int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 	pp = sf_slot_locked(g, h, key, len);
 	if ((c = *pp) != NULL) {
 		if (c->leader == gs__thread_id())
-			gs__misuse("singleflight", "recursive call for the same "
-						   "key");
+			gs__misuse("singleflight",
+				   "recursive call for the same key");
 		c->dups++;
 		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 		gs_mutex_unlock(&g->mu_);

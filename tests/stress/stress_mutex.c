@@ -26,11 +26,11 @@ static void *worker(void *arg)
 			if (!gs_mutex_trylock(&mu))
 				continue;
 			break;
-		default:
-			if (gs_mutex_lock_until(&mu, gs_now() +
-							     rand_r(&seed) %
-								     50000) != 0)
+		default: {
+			int64_t d = gs_now() + rand_r(&seed) % 50000;
+			if (gs_mutex_lock_until(&mu, d) != 0)
 				continue;
+		}
 		}
 		count++;
 		if (rand_r(&seed) % 64 == 0)

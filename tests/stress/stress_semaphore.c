@@ -29,7 +29,7 @@ static void *worker(void *arg)
 			got = gs_semaphore_acquire(&sem, ctx, n) == 0;
 		if (got) {
 			if (atomic_fetch_add(&inside, n) + n > 4)
-				stress_fail("stress_semaphore", "over the size");
+				stress_fail("stress_semaphore", "over 4 held");
 			stress_spin_ns(rand_r(&seed) % 2000);
 			atomic_fetch_sub(&inside, n);
 			gs_semaphore_release(&sem, n);
