@@ -63,6 +63,9 @@ struct sf_waiter {
 	_Atomic uint32_t word;
 };
 
+/* The done word: DONE once finished; SLEEPERS while followers sleep. */
+enum { DONE = 1, SLEEPERS = 2 };
+
 struct gs__sf_call {
 	struct gs__sf_call *next; /* bucket chain, under the group's mu_ */
 	gs_singleflight_t *g;
@@ -152,14 +155,35 @@ static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
 		x->linked = false;
 	c->waiters = NULL;
 	/* Release: pairs with the followers' acquire load of done. */
-	atomic_store_explicit(&c->done, 1, memory_order_release);
-	gs__wake(&c->done, GS__WAKE_ALL);
+	if (atomic_exchange_explicit(&c->done, DONE, memory_order_release) &
+	    SLEEPERS)
+		gs__wake(&c->done, GS__WAKE_ALL);
 	/* Granted under mu_: a waiter that gave up unlinks under it too. */
 	for (; w; w = next) {
 		next = w->next;
 		gs__ctx_grant(&w->word);
 	}
 	gs_mutex_unlock(&g->mu_);
+}
+
+/*
+ * Waits for c's end. A follower announces itself (SLEEPERS) before it
+ * sleeps, so that a leader nobody waits for makes no system call.
+ */
+static void sf_await(struct gs__sf_call *c)
+{
+	uint32_t v;
+
+	/* Acquire: pairs with the release exchange of sf_finish. */
+	while (!((v = atomic_load_explicit(&c->done, memory_order_acquire)) &
+		 DONE)) {
+		if (v == 0 && !atomic_compare_exchange_weak_explicit(
+				      &c->done, &v, SLEEPERS,
+				      memory_order_relaxed,
+				      memory_order_relaxed))
+			continue;
+		gs__wait(&c->done, SLEEPERS, GS_NEVER);
+	}
 }
 
 struct sf_leader {
@@ -196,8 +220,7 @@ static int sf_lead(gs_singleflight_t *g, struct gs__sf_call *c,
 
 static int sf_follow(struct gs__sf_call *c, gs_singleflight_result_t *res)
 {
-	while (!atomic_load_explicit(&c->done, memory_order_acquire))
-		gs__wait(&c->done, 0, GS_NEVER);
+	sf_await(c);
 	/* After EOWNERDEAD the value, if any, is only for free_value. */
 	*res = (gs_singleflight_result_t){
 		c->err == EOWNERDEAD ? NULL : c->value, c->err, true, c};
@@ -350,8 +373,7 @@ int gs_singleflight_call_wait(gs_singleflight_call_t *c, gs_ctx_t *ctx,
 		*res = (gs_singleflight_result_t){NULL, err, false, NULL};
 		return err;
 	}
-	while (!atomic_load_explicit(&c->done, memory_order_acquire))
-		gs__wait(&c->done, 0, GS_NEVER);
+	sf_await(c);
 	*res = (gs_singleflight_result_t){
 		c->err == EOWNERDEAD ? NULL : c->value, c->err, c->dups > 0,
 		c};
