@@ -28,7 +28,7 @@
 #include "harness.h"
 
 #define PAR_THREADS 2
-#define TASK_BATCH  10000
+#define TASK_BATCH  BENCH_TASK_BATCH
 
 struct row {
 	const char *workload;
@@ -133,11 +133,6 @@ struct counted {
 static gs_waitgroup_t task_wg = GS_WAITGROUP_INIT;
 static struct counted task_counted;
 
-static void task_noop(void *arg)
-{
-	(void)arg;
-}
-
 static void task_count(void *arg)
 {
 	struct counted *c = arg;
@@ -153,23 +148,6 @@ static void task_count(void *arg)
 		sem_post(&c->done);
 }
 
-static void body_gs_wg(void *ctx, uint64_t n)
-{
-	gs_waitgroup_t *wg = ctx;
-
-	while (n > 0) {
-		uint64_t batch = n < TASK_BATCH ? n : TASK_BATCH;
-		int err;
-
-		for (uint64_t i = 0; i < batch; i++) {
-			err = gs_waitgroup_go(wg, task_noop, NULL);
-			if (err != 0)
-				bench_die("gs_waitgroup_go", err);
-		}
-		gs_waitgroup_wait(wg);
-		n -= batch;
-	}
-}
 
 static void body_gs_go(void *ctx, uint64_t n)
 {
@@ -193,26 +171,6 @@ static void body_gs_go(void *ctx, uint64_t n)
 	}
 }
 
-static void *thread_noop(void *arg)
-{
-	return arg;
-}
-
-static void body_pt_thread(void *ctx, uint64_t n)
-{
-	pthread_t t;
-	int err;
-
-	(void)ctx;
-	for (uint64_t i = 0; i < n; i++) {
-		err = pthread_create(&t, NULL, thread_noop, NULL);
-		if (err != 0)
-			bench_die("pthread_create", err);
-		err = pthread_join(t, NULL);
-		if (err != 0)
-			bench_die("pthread_join", err);
-	}
-}
 
 /* The benchmarks and the rows that pair them. */
 
@@ -248,13 +206,13 @@ static const struct bench b_pt_once_2 = {
         .body = body_pt_once, .ctx = &once_pt};
 static const struct bench b_gs_wg = {
         .name = "gs_waitgroup_go+wait", .threads = 1, .unit = TASK_BATCH,
-        .body = body_gs_wg, .ctx = &task_wg};
+        .body = bench_body_waitgroup_go, .ctx = &task_wg};
 static const struct bench b_gs_go = {
         .name = "gs_go+counter", .threads = 1, .unit = TASK_BATCH,
         .body = body_gs_go, .ctx = &task_counted};
 static const struct bench b_pt_thread = {
         .name = "pthread_create+join", .threads = 1, .unit = 1,
-        .body = body_pt_thread, .ctx = NULL};
+        .body = bench_body_pthread_spawn, .ctx = NULL};
 
 static const struct row rows[] = {
         {"mutex uncontended", &b_gs_mutex_1, &b_pt_mutex_1},

@@ -78,7 +78,7 @@
 #include "harness.h"
 
 #define PAR_THREADS 2
-#define TASK_BATCH  10000
+#define TASK_BATCH  BENCH_TASK_BATCH
 
 /* Go's CommonParentCancel divides this many times on each side. */
 #define DIVIDE_ITERS 100
@@ -157,23 +157,6 @@ static void body_go_wg(void *ctx, uint64_t n)
 	}
 }
 
-static void body_wg_go(void *ctx, uint64_t n)
-{
-	gs_waitgroup_t *wg = ctx;
-
-	while (n > 0) {
-		uint64_t batch = n < TASK_BATCH ? n : TASK_BATCH;
-		int err;
-
-		for (uint64_t i = 0; i < batch; i++) {
-			err = gs_waitgroup_go(wg, task_noop, NULL);
-			if (err != 0)
-				bench_die("gs_waitgroup_go", err);
-		}
-		gs_waitgroup_wait(wg);
-		n -= batch;
-	}
-}
 
 /* A group serves one job, so each batch gets a fresh zero group. */
 static void body_errgroup(void *ctx, uint64_t n)
@@ -213,26 +196,6 @@ static void body_actually_wait(void *ctx, uint64_t n)
 	}
 }
 
-static void *thread_noop(void *arg)
-{
-	return arg;
-}
-
-static void body_pt_thread(void *ctx, uint64_t n)
-{
-	pthread_t t;
-	int err;
-
-	(void)ctx;
-	for (uint64_t i = 0; i < n; i++) {
-		err = pthread_create(&t, NULL, thread_noop, NULL);
-		if (err != 0)
-			bench_die("pthread_create", err);
-		err = pthread_join(t, NULL);
-		if (err != 0)
-			bench_die("pthread_join", err);
-	}
-}
 
 /* Contexts: Go's context benchmarks, and one child made and cancelled. */
 
@@ -473,7 +436,7 @@ static const struct bench b_go_wg = {
         .body = body_go_wg, .ctx = &task_wg};
 static const struct bench b_wg_go = {
         .name = "gs_waitgroup_go+wait", .threads = 1, .unit = TASK_BATCH,
-        .body = body_wg_go, .ctx = &task_wg};
+        .body = bench_body_waitgroup_go, .ctx = &task_wg};
 static const struct bench b_errgroup = {
         .name = "gs_errgroup_go+wait", .threads = 1, .unit = TASK_BATCH,
         .body = body_errgroup, .ctx = NULL};
@@ -482,10 +445,10 @@ static const struct bench b_actually_wait = {
         .body = body_actually_wait, .ctx = NULL};
 static const struct bench b_pt_thread_1 = {
         .name = "pthread_create+join", .threads = 1, .unit = 1,
-        .body = body_pt_thread, .ctx = NULL};
+        .body = bench_body_pthread_spawn, .ctx = NULL};
 static const struct bench b_pt_thread_2 = {
         .name = "pthread_create+join", .threads = PAR_THREADS, .unit = 1,
-        .body = body_pt_thread, .ctx = NULL};
+        .body = bench_body_pthread_spawn, .ctx = NULL};
 static const struct bench b_common_parent = {
         .name = "gs_ctx", .threads = PAR_THREADS, .unit = 1,
         .body = body_common_parent, .ctx = &common_parent};

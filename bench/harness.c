@@ -4,6 +4,8 @@
  */
 #include "harness.h"
 
+#include <gosync/waitgroup.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -68,17 +70,48 @@ static void *thread_noop(void *arg)
 	return arg;
 }
 
-void bench_go_multithreaded(void)
+void bench_body_pthread_spawn(void *ctx, uint64_t n)
 {
 	pthread_t t;
 	int err;
 
-	err = pthread_create(&t, NULL, thread_noop, NULL);
-	if (err != 0)
-		bench_die("pthread_create", err);
-	err = pthread_join(t, NULL);
-	if (err != 0)
-		bench_die("pthread_join", err);
+	(void)ctx;
+	for (uint64_t i = 0; i < n; i++) {
+		err = pthread_create(&t, NULL, thread_noop, NULL);
+		if (err != 0)
+			bench_die("pthread_create", err);
+		err = pthread_join(t, NULL);
+		if (err != 0)
+			bench_die("pthread_join", err);
+	}
+}
+
+void bench_go_multithreaded(void)
+{
+	bench_body_pthread_spawn(NULL, 1);
+}
+
+static void task_noop_shared(void *arg)
+{
+	(void)arg;
+}
+
+void bench_body_waitgroup_go(void *ctx, uint64_t n)
+{
+	gs_waitgroup_t *wg = ctx;
+
+	while (n > 0) {
+		uint64_t batch = n < BENCH_TASK_BATCH ? n : BENCH_TASK_BATCH;
+		int err;
+
+		for (uint64_t i = 0; i < batch; i++) {
+			err = gs_waitgroup_go(wg, task_noop_shared, NULL);
+			if (err != 0)
+				bench_die("gs_waitgroup_go", err);
+		}
+		gs_waitgroup_wait(wg);
+		n -= batch;
+	}
 }
 
 static void usage(FILE *f)

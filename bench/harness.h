@@ -105,6 +105,17 @@ int bench_cores(void);
  */
 void bench_go_multithreaded(void);
 
+/* The spawn rows' batch: tasks submitted before each wait. */
+#define BENCH_TASK_BATCH 10000
+
+/*
+ * Bodies shared by the spawn rows: n no-op threads created and joined
+ * one by one (ctx unused), and n no-op tasks through gs_waitgroup_go on
+ * the group ctx, waited for once a batch.
+ */
+void bench_body_pthread_spawn(void *ctx, uint64_t n);
+void bench_body_waitgroup_go(void *ctx, uint64_t n);
+
 /*
  * bench_parse_args reads --quick, --json FILE and --help into o. It
  * returns -1 to go on, or the exit status main should return (0 after
