@@ -359,6 +359,16 @@ static void runlock_twice(void *a)
 	gs_rwmutex_runlock(&m);
 }
 
+static void unlock_after_giving_up(void *a)
+{
+	gs_rwmutex_t m = GS_RWMUTEX_INIT;
+	(void)a;
+	gs_rwmutex_rlock(&m);
+	if (gs_rwmutex_lock_until(&m, gs_now() + GS_MILLISECOND) == 0)
+		return; /* it cannot have got the lock: no abort fails */
+	gs_rwmutex_unlock(&m);
+}
+
 TEST(rwmutex_unlock_without_the_write_lock_aborts)
 {
 	const char *line = "gs: rwmutex: unlock of unlocked rwmutex";
@@ -366,6 +376,7 @@ TEST(rwmutex_unlock_without_the_write_lock_aborts)
 	expect_death(unlock_fresh, NULL, line);
 	expect_death(rlock_then_unlock, NULL, line);
 	expect_death(unlock_twice, NULL, line);
+	expect_death(unlock_after_giving_up, NULL, line);
 }
 
 TEST(rwmutex_runlock_without_a_read_lock_aborts)

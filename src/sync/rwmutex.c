@@ -199,6 +199,9 @@ bool gs_rwmutex_trylock(gs_rwmutex_t *rw)
 
 	if (!gs_mutex_trylock(&rw->w_))
 		return false;
+	/* Holding w_, no writer that gave up is still being finished. */
+	atomic_store_explicit(GS__ATOMIC32(&rw->grant_), GRANT_NONE,
+			      memory_order_relaxed);
 	if (atomic_compare_exchange_strong_explicit(
 		    READERS(rw), &zero, -MAX_READERS, memory_order_acquire,
 		    memory_order_relaxed))
@@ -209,6 +212,15 @@ bool gs_rwmutex_trylock(gs_rwmutex_t *rw)
 
 void gs_rwmutex_unlock(gs_rwmutex_t *rw)
 {
+	/*
+	 * The holder of the write lock waits for no reader and has not given
+	 * up; an unlock while a writer still waits for readers, or after a
+	 * lock_until that gave up, is an unlock without the lock.
+	 */
+	if (atomic_load_explicit(DEPARTING(rw), memory_order_relaxed) > 0 ||
+	    atomic_load_explicit(GS__ATOMIC32(&rw->grant_),
+				 memory_order_relaxed) == ABANDONED)
+		gs__misuse("rwmutex", "unlock of unlocked rwmutex");
 	write_release(rw);
 }
 

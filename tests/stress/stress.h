@@ -33,14 +33,28 @@ static inline void stress_fail(const char *name, const char *what)
 	exit(1);
 }
 
+static atomic_int stress_gun;
+static void *(*stress_fn)(void *);
+
+static inline void *stress_start(void *arg)
+{
+	while (!atomic_load(&stress_gun))
+		sched_yield(); /* the starting gun: all begin together */
+	return stress_fn(arg);
+}
+
 /* Starts n threads running fn(index) together and joins them. */
 static inline void stress_run(void *(*fn)(void *), int n)
 {
 	pthread_t t[256];
 
+	stress_fn = fn;
+	atomic_store(&stress_gun, 0);
 	for (int i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, fn, (void *)(intptr_t)i) != 0)
+		if (pthread_create(&t[i], NULL, stress_start,
+				   (void *)(intptr_t)i) != 0)
 			stress_fail("stress", "pthread_create");
+	atomic_store(&stress_gun, 1);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 }
