@@ -9,10 +9,12 @@
  * Fairness, as in Go: normally a thread that arrives while the mutex is
  * contended may take it before threads already asleep, which keeps it
  * fast. A waiter that has waited more than 1 ms switches the mutex to
- * hand-off mode, where unlock passes ownership to a waiting thread
- * (the longest-sleeping one, as the kernel orders them) and newcomers
- * queue behind; the mutex returns to normal mode once the waiters are
- * served quickly again.
+ * hand-off mode, where unlock passes ownership to a waiting thread and
+ * newcomers queue; the mutex returns to normal mode once the waiters
+ * are served quickly again. Limit: the hand-off is a permit that the
+ * first thread to look takes, and a thread that queued just after the
+ * unlock can take it before the woken sleeper does, so against a thread
+ * relocking in a loop a waiter can still wait far longer than 1 ms.
  */
 #ifndef GOSYNC_MUTEX_H
 #define GOSYNC_MUTEX_H
