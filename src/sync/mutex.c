@@ -92,6 +92,7 @@ enum {
 };
 
 #define STARVATION_NS GS_MILLISECOND
+#define NEWCOMER_NS GS_MILLISECOND
 #define SPIN_ROUNDS 4
 #define SPIN_PAUSES 30
 
@@ -188,6 +189,24 @@ static int take_handoff(_Atomic uint32_t *st, uint32_t old, bool starving)
 	return 0;
 }
 
+/*
+ * A newcomer that queues in hand-off mode sleeps first if a permit is
+ * already posted: that permit was meant for a sleeper the unlock woke,
+ * and the newcomer would otherwise take it ahead of it. It sleeps
+ * behind the others on the word it sees, until the word changes (the
+ * permit is taken) or for at most NEWCOMER_NS, in case the permit's
+ * sleeper is gone (a timed waiter that left), so it can never wait on a
+ * permit nobody takes.
+ */
+static void queue_behind(_Atomic uint32_t *sema, int64_t deadline)
+{
+	uint32_t v = atomic_load_explicit(sema, memory_order_relaxed);
+	int64_t until = gs_now() + NEWCOMER_NS;
+
+	if (v != 0)
+		gs__wait(sema, v, until < deadline ? until : deadline);
+}
+
 static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 {
 	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
@@ -236,8 +255,11 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 			return 0; /* locked by the CAS */
 
 		/* Queued: sleep for a permit. */
-		if (wait_start == 0)
+		if (wait_start == 0) {
 			wait_start = gs_now();
+			if (old & STARVING)
+				queue_behind(sema, deadline);
+		}
 		if (gs__sema_take(sema, deadline) == ETIMEDOUT &&
 		    !leave_queue(st, sema))
 			return ETIMEDOUT;
