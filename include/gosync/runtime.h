@@ -50,15 +50,20 @@ int64_t gs_now(void);
  *
  * Returns 0, ENOMEM when the task cannot be recorded, or EAGAIN when no
  * thread can be had (the cap is reached or the system refuses one) and
- * no running thread would come for the task; on an error fn will not
- * run.
+ * no thread is running to come for the task; on an error fn will not
+ * run. Limit: at the cap, a task accepted because a thread was running
+ * waits for that thread to come back; if that thread then blocks
+ * waiting for the task (a task that spawns a child and waits for it,
+ * with the cap at 1), neither runs. Keep the cap above the depth of
+ * such waits.
  */
 int gs_go(void (*fn)(void *arg), void *arg);
 
 /*
- * gs_go_set_max_threads caps the pool's threads at n (n > 0; a smaller
- * n lets threads above it retire as they go idle) and returns the
- * previous cap; n <= 0 only reads it. The cap starts as the environment
+ * gs_go_set_max_threads caps the pool's threads at n (n > 0; with a
+ * smaller n, threads above it retire when they next finish a task or
+ * reach their idle timeout) and returns the previous cap; n <= 0 only
+ * reads it. The cap starts as the environment
  * variable GS_MAX_THREADS, or 10000.
  */
 int gs_go_set_max_threads(int n);

@@ -132,12 +132,24 @@ static void pool_after_fork(void)
 	pool.monitor_started = pool.monitor_asleep = false;
 }
 
+/* fork holds the pool's mutex, so the child's copy is consistent. */
+static void pool_before_fork(void)
+{
+	pthread_mutex_lock(&pool.mu);
+}
+
+static void pool_parent_after_fork(void)
+{
+	pthread_mutex_unlock(&pool.mu);
+}
+
 static void pool_init(void)
 {
 	const char *env = getenv("GS_MAX_THREADS");
 	int n = env ? atoi(env) : 0;
 
-	pthread_atfork(NULL, NULL, pool_after_fork);
+	pthread_atfork(pool_before_fork, pool_parent_after_fork,
+		       pool_after_fork);
 	pthread_mutex_lock(&pool.mu);
 	if (pool.max_threads == 0)
 		pool.max_threads = n > 0 ? n : DEFAULT_MAX_THREADS;
@@ -327,6 +339,12 @@ static void *worker_main(void *arg)
 	while (alive) {
 		worker_drain_locked();
 		pool.nrunning--;
+		if (pool.nthreads > pool.max_threads) {
+			/* Above a lowered cap: retire instead of idling. */
+			pool.nthreads--;
+			pthread_mutex_unlock(&pool.mu);
+			break;
+		}
 		atomic_store_explicit(&w.wake, 0, memory_order_relaxed);
 		w.spinning = gs__ncpu() > 1;
 		w.prev = NULL;
