@@ -8,9 +8,8 @@
  * Each context has:
  *
  *	refs      references: users, each child, a pending deadline timer
- *	done      DONE once done, for ever; SLEEPERS set by a wait about
- *	          to sleep on it, so that a cancel with nobody waiting
- *	          makes no system call
+ *	done      a one-shot event (runtime/event.h): set once done, for
+ *	          ever; a cancel with nobody waiting makes no system call
  *	err       0, then ECANCELED or ETIMEDOUT; cause beside it
  *	mu        guards children and the move from not done to done
  *	children  the children still linked here; each child's linked
@@ -59,6 +58,7 @@
 
 #include "context/ctxwait.h"
 #include "introspect.h"
+#include "runtime/event.h"
 #include "runtime/executor.h"
 #include "runtime/notify_fd.h"
 #include "runtime/platform.h"
@@ -114,8 +114,6 @@ struct gs_ctx_after {
 
 enum { AFTER_PENDING = 0, AFTER_FIRED = 1, AFTER_STOPPED = 2 };
 
-/* The done word: DONE once done; SLEEPERS while a wait may sleep on it. */
-enum { DONE = 1, SLEEPERS = 2 };
 
 static gs_ctx_t background = {.kind = BACKGROUND,
 			      .source = &background,
@@ -259,9 +257,7 @@ static gs_ctx_t *ctx_finish_locked(gs_ctx_t *ctx, int err, int cause)
 	atomic_store_explicit(&ctx->cause, cause, memory_order_relaxed);
 	atomic_store_explicit(&ctx->err, err, memory_order_relaxed);
 	/* Release: pairs with the acquire loads of done; err comes along. */
-	if (atomic_exchange_explicit(&ctx->done, DONE, memory_order_release) &
-	    SLEEPERS)
-		gs__wake(&ctx->done, GS__WAKE_ALL);
+	gs__event_set(&ctx->done);
 	if (ctx->fd.rfd >= 0)
 		gs__notify_fd_signal(&ctx->fd);
 	for (struct gs__ctx_watch *w = ctx->watchers; w; w = w->next) {
@@ -582,7 +578,7 @@ int gs_ctx_fd(gs_ctx_t *ctx)
 	gs_mutex_lock(&src->mu);
 	if (src->fd.rfd < 0) {
 		err = gs__notify_fd_open(&src->fd);
-		if (err == 0 && (atomic_load(&src->done) & DONE))
+		if (err == 0 && gs__event_is_set(&src->done))
 			gs__notify_fd_signal(&src->fd);
 	}
 	fd = src->fd.rfd;
@@ -595,7 +591,7 @@ int gs_ctx_fd(gs_ctx_t *ctx)
 int gs_ctx_err(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	if (!(atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE))
+	if (!gs__event_is_set(&ctx->done))
 		return 0;
 	return atomic_load_explicit(&ctx->err, memory_order_relaxed);
 }
@@ -603,7 +599,7 @@ int gs_ctx_err(gs_ctx_t *ctx)
 int gs_ctx_cause(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	if (!(atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE))
+	if (!gs__event_is_set(&ctx->done))
 		return 0;
 	return atomic_load_explicit(&ctx->cause, memory_order_relaxed);
 }
@@ -620,27 +616,12 @@ bool gs_ctx_deadline(gs_ctx_t *ctx, int64_t *deadline)
 bool gs_ctx_done(gs_ctx_t *ctx)
 {
 	ctx = source_of(ctx);
-	return atomic_load_explicit(&ctx->done, memory_order_acquire) & DONE;
+	return gs__event_is_set(&ctx->done);
 }
 
 bool gs_ctx_wait_until(gs_ctx_t *ctx, int64_t deadline)
 {
-	ctx = source_of(ctx);
-	uint32_t v, sleeping = SLEEPERS;
-
-	while (!((v = atomic_load_explicit(&ctx->done,
-					   memory_order_acquire)) &
-		 DONE)) {
-		/* Announce a sleeper, so that the cancel knows to wake. */
-		if (v == 0 && !atomic_compare_exchange_weak_explicit(
-				      &ctx->done, &v, SLEEPERS,
-				      memory_order_relaxed,
-				      memory_order_relaxed))
-			continue;
-		if (gs__wait(&ctx->done, sleeping, deadline) == ETIMEDOUT)
-			return gs_ctx_done(ctx);
-	}
-	return true;
+	return gs__event_wait(&source_of(ctx)->done, deadline);
 }
 
 void gs_ctx_wait(gs_ctx_t *ctx)

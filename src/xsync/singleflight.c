@@ -52,6 +52,7 @@
 
 #include "context/ctxwait.h"
 #include "introspect.h"
+#include "runtime/event.h"
 #include "runtime/executor.h"
 #include "runtime/platform.h"
 #include "runtime/wait.h"
@@ -62,9 +63,6 @@ struct sf_waiter {
 	bool linked;
 	_Atomic uint32_t word;
 };
-
-/* The done word: DONE once finished; SLEEPERS while followers sleep. */
-enum { DONE = 1, SLEEPERS = 2 };
 
 struct gs__sf_call {
 	struct gs__sf_call *next; /* bucket chain, under the group's mu_ */
@@ -155,9 +153,7 @@ static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
 		x->linked = false;
 	c->waiters = NULL;
 	/* Release: pairs with the followers' acquire load of done. */
-	if (atomic_exchange_explicit(&c->done, DONE, memory_order_release) &
-	    SLEEPERS)
-		gs__wake(&c->done, GS__WAKE_ALL);
+	gs__event_set(&c->done);
 	/* Granted under mu_: a waiter that gave up unlinks under it too. */
 	for (; w; w = next) {
 		next = w->next;
@@ -166,24 +162,10 @@ static void sf_finish(gs_singleflight_t *g, struct gs__sf_call *c, int err,
 	gs_mutex_unlock(&g->mu_);
 }
 
-/*
- * Waits for c's end. A follower announces itself (SLEEPERS) before it
- * sleeps, so that a leader nobody waits for makes no system call.
- */
+/* Waits for c's end; a leader nobody waits for makes no system call. */
 static void sf_await(struct gs__sf_call *c)
 {
-	uint32_t v;
-
-	/* Acquire: pairs with the release exchange of sf_finish. */
-	while (!((v = atomic_load_explicit(&c->done, memory_order_acquire)) &
-		 DONE)) {
-		if (v == 0 && !atomic_compare_exchange_weak_explicit(
-				      &c->done, &v, SLEEPERS,
-				      memory_order_relaxed,
-				      memory_order_relaxed))
-			continue;
-		gs__wait(&c->done, SLEEPERS, GS_NEVER);
-	}
+	gs__event_wait(&c->done, GS_NEVER);
 }
 
 struct sf_leader {
