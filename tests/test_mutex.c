@@ -3,11 +3,15 @@
 #include <gosync/runtime.h>
 
 #include "harness.h"
+#include "runtime/semqueue.h"
 
 _Static_assert(sizeof(gs_mutex_t) == 8, "a gs_mutex_t is 8 bytes");
 
 /* The state word's bits, as src/sync/mutex.c lays them out. */
 enum { M_LOCKED = 1, M_STARVING = 4, M_WAITER_SHIFT = 3 };
+
+/* The mutex's semaphore word, where its sleepers queue. */
+#define GS__SEMQ_WORD(m) ((_Atomic uint32_t *)(void *)&(m)->sema_)
 
 static uint32_t state_of(gs_mutex_t *m)
 {
@@ -235,6 +239,115 @@ TEST(mutex_waiter_is_not_starved_by_a_thread_relocking_in_a_loop)
 	pthread_join(h, NULL);
 	CHECK(gs_now() - start < 10 * GS_SECOND, "20 locks took %lld ms",
 	      (long long)((gs_now() - start) / GS_MILLISECOND));
+}
+
+/*
+ * Hand-off order. Five waiters and a thread relocking in a loop (the
+ * barger, queued second, holding the mutex 50 us each time) sleep on a
+ * mutex held for 3 ms, so every one of them has waited over 1 ms when
+ * it is released. Each owner notes who it is and whether the mutex is
+ * in hand-off mode while it holds it. An owner that holds it in
+ * hand-off mode gives it, at its unlock, to the oldest sleeper; the
+ * barger, which relocks at once, is never that while a waiter that
+ * queued before it still waits. So no barger follows an owner in
+ * hand-off mode until every waiter is through, and the waiters lock in
+ * the order they queued.
+ */
+enum { FIFO_WAITERS = 5, FIFO_LOG = 4096 };
+
+static gs_mutex_t fifo_mu;
+static struct {
+	char who;
+	bool hand_off;
+} fifo_log[FIFO_LOG]; /* who locked, in order; guarded by fifo_mu */
+static int fifo_len;
+static atomic_int fifo_done;
+
+static void fifo_note(char who)
+{
+	if (fifo_len < FIFO_LOG) {
+		fifo_log[fifo_len].who = who;
+		fifo_log[fifo_len++].hand_off =
+			state_of(&fifo_mu) & M_STARVING;
+	}
+}
+
+static void *fifo_waiter(void *arg)
+{
+	gs_mutex_lock(&fifo_mu);
+	fifo_note((char)(intptr_t)arg);
+	gs_mutex_unlock(&fifo_mu);
+	atomic_fetch_add(&fifo_done, 1);
+	return NULL;
+}
+
+static void *fifo_barger(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&fifo_done) < FIFO_WAITERS) {
+		gs_mutex_lock(&fifo_mu);
+		fifo_note('B');
+		/* Longer than a woken waiter spins, so that it loses. */
+		int64_t end = gs_now() + 50 * GS_MICROSECOND;
+		while (gs_now() < end)
+			;
+		gs_mutex_unlock(&fifo_mu);
+	}
+	return NULL;
+}
+
+static void fifo_queue(pthread_t *t, void *(*fn)(void *), intptr_t who,
+		       int sleepers)
+{
+	_Atomic uint32_t *sema = GS__SEMQ_WORD(&fifo_mu);
+	int64_t end = gs_now() + 5 * GS_SECOND;
+
+	*t = start_thread(fn, (void *)who);
+	while (gs__semq_sleepers(sema) < sleepers)
+		CHECK(gs_now() < end, "thread %c never queued", (char)who);
+}
+
+TEST(mutex_hand_off_serves_waiters_in_queue_order_ahead_of_a_relocker)
+{
+	pthread_t t[FIFO_WAITERS + 1];
+	char order[FIFO_WAITERS + 1], log[2 * FIFO_LOG + 1] = "";
+	int n = 0, hand_offs = 0;
+
+	gs_mutex_lock(&fifo_mu);
+	fifo_queue(&t[0], fifo_waiter, '0', 1);
+	fifo_queue(&t[FIFO_WAITERS], fifo_barger, 'B', 2);
+	for (int i = 1; i < FIFO_WAITERS; i++)
+		fifo_queue(&t[i], fifo_waiter, '0' + i, i + 2);
+	test_sleep_ms(3);
+	gs_mutex_unlock(&fifo_mu);
+	for (int i = 0; i <= FIFO_WAITERS; i++)
+		pthread_join(t[i], NULL);
+
+	for (int i = 0, j = 0; i < fifo_len; i++) {
+		log[j++] = fifo_log[i].who;
+		if (fifo_log[i].hand_off)
+			log[j++] = '*';
+		log[j] = 0;
+	}
+	for (int i = 0; i < fifo_len; i++) {
+		if (fifo_log[i].who != 'B') {
+			CHECK(n < FIFO_WAITERS, "a waiter locked twice");
+			order[n++] = fifo_log[i].who;
+		}
+		if (i > 0 && fifo_log[i - 1].hand_off) {
+			hand_offs++;
+			CHECK(fifo_log[i].who != 'B' || n == FIFO_WAITERS,
+			      "a hand-off went to the barger with waiters "
+			      "queued ahead of it (log %s; *: held in "
+			      "hand-off mode)", log);
+		}
+	}
+	order[n] = 0;
+	CHECK(strcmp(order, "01234") == 0, "waiters locked in order %s "
+	      "(log %s)", order, log);
+	CHECK(state_of(&fifo_mu) == 0, "state 0x%x at the end",
+	      state_of(&fifo_mu));
+	printf("hand-offs %d, log %s\n", hand_offs, log);
 }
 
 TEST(mutex_lock_until_times_out_while_held_and_works_after)
