@@ -9,12 +9,13 @@ CTEST    = ctest --output-on-failure --timeout 120 -j$(JOBS)
 
 # What the builds, tests and demo need, as Debian packages.
 DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
-	libclang-rt-dev spin
+	libclang-rt-dev spin doxygen
 # Each command or file whose absence means the packages are missing.
-NEEDED = cmake gcc clang pkg-config curl spin
+NEEDED = cmake gcc clang pkg-config curl spin doxygen
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan check-models demo bench bench-deps install clean
+	check-asan check-models check-consumer docs demo bench bench-deps \
+	install clean
 
 all: build
 
@@ -46,11 +47,14 @@ build: deps
 
 # Four builds, each running the whole suite: gcc with futex; clang with
 # the parking-lot wait layer; ThreadSanitizer; AddressSanitizer with
-# UBSan and LeakSanitizer. Then the spin models of the state machines.
+# UBSan and LeakSanitizer. Then the spin models of the state machines,
+# an outside project built against an install of the release build,
+# and the API reference with the guide's code.
 check: deps
 	@$(MAKE) --no-print-directory check-release check-fallback \
-		check-tsan check-asan check-models
-	@echo "check: all four builds and the models passed"
+		check-tsan check-asan check-models check-consumer docs
+	@echo "check: all four builds, the models, the consumer and the" \
+		"docs passed"
 
 check-models: deps
 	sh models/check.sh $(BUILD)/models
@@ -72,6 +76,22 @@ check-asan: deps
 	cd $(BUILD)/asan && \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+
+# An install into a temporary prefix, used by tests/consumer through
+# find_package and through pkg-config; see scripts/check-consumer.sh.
+check-consumer: deps
+	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	bash scripts/check-consumer.sh $(BUILD)/release
+
+# The API reference, HTML in $(BUILD)/docs (index.html), from the
+# headers through Doxyfile; any Doxygen warning fails. Then the checks
+# that it lists every public name and that the code of docs/*.md
+# compiles.
+docs: deps
+	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs
+	GS_DOCS_OUT=$(BUILD)/docs doxygen Doxyfile
+	sh docs/check-reference.sh $(BUILD)/docs
+	sh docs/check-snippets.sh $(BUILD)/docs/snippets docs/*.md
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release
