@@ -76,12 +76,14 @@ static void seen_once(unsigned char *seen, struct obj *o)
 TEST(pool_get_on_empty_pool_without_new_fn_gives_null)
 {
 	gs_pool_t p = GS_POOL_INIT(NULL, NULL, NULL);
+	void *o;
 
 	CHECK(gs_pool_get(&p) == NULL, "a new pool gave an object");
 	gs_pool_put(&p, malloc(8));
-	CHECK(gs_pool_get(&p) != NULL, "the object put was lost");
+	CHECK((o = gs_pool_get(&p)) != NULL, "the object put was lost");
 	CHECK(gs_pool_get(&p) == NULL, "a drained pool gave an object");
 	gs_pool_destroy(&p);
+	free(o);
 }
 
 TEST(pool_put_then_get_gives_each_object_once_then_null)

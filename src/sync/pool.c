@@ -5,9 +5,10 @@
  *
  * Promise: every object the pool takes in leaves it exactly once, by a
  * get, or through free_fn (a trim, an overflow it cannot store, destroy).
- * A get and a put take no lock and make no atomic read-modify-write on
- * the fast path, which is a few plain loads and stores; a trim may run
- * on any thread at the same time as gets and puts on all the others.
+ * After a thread's first operation, a get or put that its own cache can
+ * serve takes no lock and makes no atomic read-modify-write: a few plain
+ * loads and stores. A trim may run on any thread at the same time as
+ * gets and puts on all the others.
  *
  * Layout:
  *
@@ -88,10 +89,17 @@
  * - Beyond CHUNKS * CHUNK threads alive at once, the extra threads have
  *   no cache and every operation takes mu; so does a thread whose chunk
  *   could not be allocated.
+ * - A trim costs one membarrier system call, which interrupts each CPU
+ *   running a thread of the process, and it waits, yielding, for an
+ *   owner that was preempted inside its fast path to be scheduled
+ *   again and finish its few stores.
  * - The main thread runs no destructor when it returns from main, so
  *   its cache stays in the pool until a trim or destroy.
+ * - Destroy leaves no cache behind in any thread, since the caches are
+ *   the pool's: a pool used after its destroy starts empty, with a new
+ *   impl. A thread's index outlives the pools it used, never their
+ *   memory.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -432,10 +440,8 @@ void gs_pool_put(gs_pool_t *p, void *obj)
 
 /* Trim. */
 
-static size_t claim_slots(struct impl *im)
+static void claim_slots(struct impl *im)
 {
-	size_t slots = 0;
-
 	for (int c = 0; c < CHUNKS; c++) {
 		struct slot *chunk = atomic_load_explicit(
 			&im->dir[c], memory_order_acquire);
@@ -444,10 +450,8 @@ static size_t claim_slots(struct impl *im)
 			/* Relaxed: the heavy fence orders it before busy. */
 			atomic_store_explicit(&chunk[i].claim, 1,
 					      memory_order_relaxed);
-			slots++;
 		}
 	}
-	return slots;
 }
 
 /* trim_slots empties every claimed slot into v; mu is held. */
@@ -480,7 +484,6 @@ void gs_pool_trim(gs_pool_t *p)
 {
 	struct impl *im = load_impl(p);
 	struct vec old, fresh;
-	size_t slots;
 
 	if (im == NULL)
 		return;
@@ -489,10 +492,7 @@ void gs_pool_trim(gs_pool_t *p)
 	old = im->victims;
 	fresh = im->shared;
 	im->shared = (struct vec){0};
-	slots = claim_slots(im);
-	/* One allocation up front; vec_take frees what does not fit. */
-	if (slots <= SIZE_MAX / CACHE)
-		vec_reserve(&fresh, slots * CACHE);
+	claim_slots(im);
 	gs__fence_heavy();
 	trim_slots(p, im, &fresh);
 	im->victims = fresh;
