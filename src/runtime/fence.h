@@ -21,8 +21,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-/* True once gs__fence_init found the expedited membarrier usable. */
-extern _Atomic bool gs__fence_asym;
+/*
+ * True once gs__fence_init found the expedited membarrier usable.
+ * Hidden, so that position-independent code reads it directly rather
+ * than through the global offset table.
+ */
+extern _Atomic bool gs__fence_asym __attribute__((visibility("hidden")));
 
 /*
  * gs__fence_init decides, once per process, which of the two forms the

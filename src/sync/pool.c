@@ -93,6 +93,9 @@
  *   running a thread of the process, and it waits, yielding, for an
  *   owner that was preempted inside its fast path to be scheduled
  *   again and finish its few stores.
+ * - The thread index is initial-exec thread-local storage: a program
+ *   that loads libgosync.so with dlopen takes it from the static TLS
+ *   room glibc keeps for such libraries (4 bytes).
  * - The main thread runs no destructor when it returns from main, so
  *   its cache stays in the pool until a trim or destroy.
  * - Destroy leaves no cache behind in any thread, since the caches are
@@ -147,7 +150,13 @@ static struct vec free_indices; /* reg_mu; indices stored as pointers */
 static pthread_key_t exit_key;
 static bool exit_key_ok;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-static _Thread_local uint32_t my_index; /* index + 1; 0: none yet */
+/*
+ * index + 1; 0: none yet. Initial-exec, so that the fast path reads it
+ * at a fixed offset from the thread pointer instead of calling
+ * __tls_get_addr, as the position-independent default would.
+ */
+static _Thread_local uint32_t my_index
+	__attribute__((tls_model("initial-exec")));
 
 #define NO_SLOT ((uint32_t)CHUNKS * CHUNK)
 
@@ -229,6 +238,7 @@ static void exit_key_init(void)
 }
 
 /* index_slow gives the calling thread its index + 1, or NO_SLOT + 1. */
+__attribute__((noinline))
 static uint32_t index_slow(void)
 {
 	uint32_t i;
@@ -252,6 +262,7 @@ static uint32_t index_slow(void)
 	return my_index;
 }
 
+__attribute__((noinline))
 static struct slot *chunk_slow(struct impl *im, uint32_t c)
 {
 	size_t size = sizeof(struct slot) * CHUNK;
@@ -346,6 +357,7 @@ static void *get_locked(struct impl *im, struct slot *s)
 	return NULL;
 }
 
+__attribute__((noinline))
 static void *get_slow(gs_pool_t *p, struct impl *im, struct slot *s)
 {
 	void *obj = NULL;
@@ -403,6 +415,7 @@ static bool put_locked(struct impl *im, struct slot *s, void *obj)
 	return true;
 }
 
+__attribute__((noinline))
 static void put_slow(gs_pool_t *p, struct impl *im, struct slot *s,
 		     void *obj)
 {
