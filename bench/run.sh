@@ -83,6 +83,8 @@ echo
 echo
 "$xsync" $quick --json "$tmp/xsync.json"
 echo
+"$build/bench/bench_pool" $quick ${keep:+--json "$keep/bench_pool.json"}
+echo
 sh "$here/run_go.sh" $quick --tsv "$tmp/go.tsv"
 echo
 if [ -n "$keep" ]; then

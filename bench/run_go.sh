@@ -7,7 +7,8 @@
 # installed Go tree (Debian's golang-go keeps the sources and their
 # tests: sync, context), from Debian's x/sync (errgroup and semaphore,
 # built in GOPATH mode), and from bench/go, whose benchmarks time
-# workloads Go has none for upstream: WithCancelCancel, and in
+# workloads Go has none for upstream: WithCancelCancel, bench_pool's
+# PoolGetPut (Serial on one goroutine, Parallel on all), and in
 # bench/go/xsync (GOPATH mode too, as it imports x/sync) singleflight's
 # Do. --quick runs one short repetition; --tsv FILE also writes the
 # figures as tab-separated lines for bench/run.sh:
@@ -188,7 +189,8 @@ fi
 
 echo
 gobench "bench/go (ours: no upstream benchmark times this)" "$here/go" \
-	'^BenchmarkWithCancelCancel$' "" '^WithCancelCancel$'
+	'^Benchmark(WithCancelCancel|PoolGetPut[0-9]+(Serial|Parallel))$' \
+	"" '^(WithCancelCancel|PoolGetPut[0-9]+Serial)$'
 
 # bench_xsync's rows: x/sync's semaphore benchmarks, Weighted only (C
 # has no channel to set beside semChan), and singleflight's Do, which

@@ -11,6 +11,7 @@
 #include "gosync/locker.h"
 #include "gosync/mutex.h"
 #include "gosync/once.h"
+#include "gosync/pool.h"
 #include "gosync/runtime.h"
 #include "gosync/rwmutex.h"
 #include "gosync/semaphore.h"
