@@ -60,6 +60,7 @@
 #endif
 
 #include "harness.h"
+#include "loops.h"
 
 #define PAR_THREADS 2
 #define SIDES       3
@@ -70,70 +71,7 @@
 		_Alignas(128) type v;                                          \
 	}
 
-/* The loops, each stamped out once per side. */
-
-#define LOCK_LOOP(fn, type, lock, unlock)                                      \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		type *m = ctx;                                                 \
-                                                                               \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			lock(m);                                               \
-			unlock(m);                                             \
-			BARRIER();                                             \
-		}                                                              \
-	}
-
-/* Go's foo starts at 0 and 0 * 2 / 2 keeps it there: any call may reset. */
-#define WORK_LOOP(fn, type, lock, unlock)                                      \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		type *m = ctx;                                                 \
-		int foo = 0;                                                   \
-                                                                               \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			lock(m);                                               \
-			unlock(m);                                             \
-			bench_local_work(&foo);                                \
-		}                                                              \
-		USE(foo);                                                      \
-	}
-
-/*
- * Go's benchmarkRWMutex with localWork 0. Its foo counts a goroutine's
- * operations over the whole run, across the grains the harness hands
- * out, so it lives in the thread; the workers are new threads in every
- * run, so it starts at 0 in each, as Go's does. The ratio is a run-time
- * value, as Go's captured writeRatio is, so both divide.
- */
-struct rw_ctx {
-	void *rw;
-	int ratio;
-};
-
-static _Thread_local int rw_foo;
-
-#define RW_LOOP(fn, type, rlock, runlock, lock, unlock)                        \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		const struct rw_ctx *c = ctx;                                  \
-		type *rw = c->rw;                                              \
-		int ratio = c->ratio, foo = rw_foo;                            \
-                                                                               \
-		HIDE(ratio);                                                   \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			foo++;                                                 \
-			if (foo % ratio == 0) {                                \
-				lock(rw);                                      \
-				unlock(rw);                                    \
-			} else {                                               \
-				rlock(rw);                                     \
-				runlock(rw);                                   \
-			}                                                      \
-			BARRIER();                                             \
-		}                                                              \
-		rw_foo = foo;                                                  \
-	}
+/* The loops, each stamped out once per side; the lock loops are loops.h's. */
 
 #define WG_LOOP(fn, type, add, done, wait)                                     \
 	static void fn(void *ctx, uint64_t n)                                  \

@@ -317,7 +317,7 @@ function skipped(    i, f, n) {
 	print "" > rep
 }
 
-function targets(    p, gi, g, i, n, want, got, ok) {
+function targets(    p, gi, g, i, n, want, got, ok, r) {
 	n = 0
 	for (p = 1; p <= nprogs; p++)
 		for (gi = 1; gi <= ngroups[progs[p]]; gi++) {
@@ -423,6 +423,9 @@ function chart(p, g, name,    base, dat, gp, c, i, v, lo, hi, w, lab) {
 	print "set logscale y" > gp
 	printf "set yrange [%.6g:%.6g]\n", lo / 1.6, hi * 1.6 > gp
 	print "set ylabel \"ratio (log scale)\"" > gp
+	print "set format y \"%g\"" > gp
+	print "set ytics (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, " \
+	    "0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)" > gp
 	print "set grid ytics" > gp
 	print "set xtics rotate by -35 scale 0" > gp
 	print "set key outside top center horizontal" > gp

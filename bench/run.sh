@@ -14,7 +14,7 @@
 #	results.csv, report.md, charts/
 #	                     bench/report.sh's, made from all of the above
 #
-# The programs run in a fixed order, bench_core, bench_sync,
+# The programs run in a fixed order, bench_core, bench_sync, bench_locks,
 # bench_runtime, bench_xsync, bench_map, bench_pool, each that was
 # built, then any other bench_* program in name order, so that a new
 # program joins without an edit here. Each announces itself on a line
@@ -52,7 +52,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-known="bench_core bench_sync bench_runtime bench_xsync bench_map bench_pool"
+known="bench_core bench_sync bench_locks bench_runtime bench_xsync"
+known="$known bench_map bench_pool"
 progs=
 for p in $known; do
 	if [ -f "$build/bench/$p" ] && [ -x "$build/bench/$p" ]; then
