@@ -276,7 +276,7 @@ function head(    f, p) {
 	machine_line("compiler", "compiler")
 	machine_line("libc", "libc")
 	machine_line("Go", "go")
-	machine_line("peers (Debian packages)", "peers")
+	machine_line("peers and tools (Debian packages)", "peers")
 	machine_line("gnuplot", "gnuplot")
 	machine_line("date", "date")
 	machine_line("load average at start", "load_start")
