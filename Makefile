@@ -96,23 +96,35 @@ docs: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release
 
-# The peers the benchmarks compare with; one that is missing is skipped.
-BENCH_PACKAGES = libglib2.0-dev golang-go
+# The peers the benchmarks compare with, Go and x/sync for Go's own
+# figures, and gnuplot for the report's charts; one that is missing is
+# skipped, with a line saying so. bench/run.sh reads this list to give
+# their versions in the report.
+BENCH_PACKAGES = libglib2.0-dev libck-dev liburcu-dev libtbb-dev \
+	libabsl-dev libcuckoo-dev g++ golang-go golang-golang-x-sync-dev \
+	gnuplot-nox
 
 bench-deps: deps
-	@if ! pkg-config --exists glib-2.0 || ! command -v go >/dev/null; then \
+	@missing=""; \
+	for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f '$${Status}' $$p 2>/dev/null | \
+			grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "bench: installing $(BENCH_PACKAGES)"; \
+			echo "bench: installing$$missing"; \
 			{ apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				$(BENCH_PACKAGES) >/dev/null; } || \
+				$$missing >/dev/null; } || \
 				echo "bench: peers not installed; they are skipped"; \
 		else \
 			echo "bench: for every peer run:"; \
-			echo "  sudo apt-get install -y $(BENCH_PACKAGES)"; \
+			echo "  sudo apt-get install -y$$missing"; \
 		fi; \
 	fi
 
+# Every bench_* program, then Go's; results, CSV, charts and report.md
+# in bench/results/ (bench/run.sh says what each file holds).
 bench: bench-deps
 	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	@bash bench/run.sh $(BUILD)/release

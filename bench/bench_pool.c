@@ -100,18 +100,25 @@ enum { GS, MALLOC, SLICE, SIDES };
 static const char *const side_names[SIDES] = {"gs_pool", "malloc+free",
 					      "g_slice"};
 
+static const char *const side_families[SIDES] = {"gosync", "libc",
+						 "GLib"};
+
 struct row {
 	const char *workload;
 	int threads;
+	/* Go's benchmark of the row, as bench/run_go.sh names it. */
+	const char *go;
 	gs_pool_t *pool;
 	size_t *size;
 };
 
 static const struct row rows[] = {
-	{"get+put 64 B", 1, &pool_64, &size_64},
-	{"get+put 64 B", PAR_THREADS, &pool_64, &size_64},
-	{"get+put 4 KiB", 1, &pool_4096, &size_4096},
-	{"get+put 4 KiB", PAR_THREADS, &pool_4096, &size_4096},
+	{"get+put 64 B", 1, "PoolGetPut64Serial", &pool_64, &size_64},
+	{"get+put 64 B", PAR_THREADS, "PoolGetPut64Parallel", &pool_64,
+	 &size_64},
+	{"get+put 4 KiB", 1, "PoolGetPut4096Serial", &pool_4096, &size_4096},
+	{"get+put 4 KiB", PAR_THREADS, "PoolGetPut4096Parallel", &pool_4096,
+	 &size_4096},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -164,48 +171,22 @@ static void print_row(const struct row *r, const struct result *res)
 	fflush(stdout);
 }
 
-static void json_side(FILE *f, int s, const struct result *r)
+/* Keeps a row's results for the JSON of bench_json_write. */
+static void record_row(const struct row *r, const struct result *res)
 {
-	if (r->n > 0)
-		bench_json_side(f, side_names[s], r);
-	else
-		fprintf(f, "null");
-}
+	for (int s = 0; s < SIDES; s++) {
+		struct bench_rec rec = {
+			.group = "pool",
+			.workload = r->workload,
+			.threads = r->threads,
+			.impl = side_names[s],
+			.side = side_families[s],
+			.go = r->go,
+		};
 
-static int write_json(const char *path, int cores, const struct bench_opts *o,
-		      struct result (*res)[SIDES])
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "bench_pool: %s: %s\n", path, strerror(errno));
-		return 1;
+		if (res[s].n > 0)
+			bench_record(&rec, &res[s]);
 	}
-	fprintf(f,
-		"{\n  \"benchmark\": \"bench_pool\",\n"
-		"  \"cores\": %d,\n  \"repetitions\": %d,\n"
-		"  \"target_ms\": %.6g,\n  \"rows\": [\n",
-		cores, o->reps, o->target_ns / 1e6);
-	for (size_t i = 0; i < NROWS; i++) {
-		fprintf(f,
-			"    {\"workload\": \"%s\", \"threads\": %d, "
-			"\"bytes\": %zu,\n     \"gosync\": ",
-			rows[i].workload, rows[i].threads, *rows[i].size);
-		json_side(f, GS, &res[i][GS]);
-		fprintf(f, ",\n     \"malloc\": ");
-		json_side(f, MALLOC, &res[i][MALLOC]);
-		fprintf(f, ",\n     \"glib\": ");
-		json_side(f, SLICE, &res[i][SLICE]);
-		fprintf(f, ",\n     \"ratio_malloc_median\": %.6g}%s\n",
-			res[i][GS].median / res[i][MALLOC].median,
-			i + 1 < NROWS ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_pool: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -231,13 +212,14 @@ int main(int argc, char **argv)
 	printf("ratios: gs_pool / peer, median (min); below 1 = gs_pool "
 	       "faster\n");
 #ifndef HAVE_GLIB
-	printf("GLib: not installed, skipped\n");
+	bench_skip("GLib: not installed");
 #endif
 	printf("\n" ROW_FMT, "workload", "thr", "gs_pool", "malloc+free",
 	       "g_slice", "gs/malloc", "gs/g_slice");
 	for (size_t i = 0; i < NROWS; i++) {
 		measure_row(&rows[i], &o, res[i]);
 		print_row(&rows[i], res[i]);
+		record_row(&rows[i], res[i]);
 		met += res[i][GS].median < res[i][MALLOC].median;
 	}
 	printf("\ntarget: get+put cheaper than malloc+free: %d of %zu rows "
@@ -246,7 +228,5 @@ int main(int argc, char **argv)
 	gs_pool_destroy(&pool_64);
 	gs_pool_destroy(&pool_4096);
 
-	if (o.json != NULL)
-		return write_json(o.json, cores, &o, res);
-	return 0;
+	return bench_json_write(&o);
 }
