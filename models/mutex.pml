@@ -60,6 +60,30 @@ inline semq_queue(front, took)
 	}
 }
 
+/* gs__semq_link: queue without taking a permit, unless one is there. */
+inline semq_link(front, linked)
+{
+	atomic {
+		if
+		:: sema == 0 ->
+			granted[_pid] = false;
+			if
+			:: front ->
+				j = qlen;
+				do
+				:: j > 0 -> queue[j] = queue[j - 1]; j--
+				:: else -> break
+				od;
+				queue[0] = _pid
+			:: else -> queue[qlen] = _pid
+			fi;
+			qlen++;
+			linked = true
+		:: else -> linked = false
+		fi
+	}
+}
+
 /* gs__semq_acquire after its deadline, bucket locked: granted, or out. */
 inline semq_leave(took)
 {
@@ -113,7 +137,7 @@ inline cas(old, new, ok)
 proctype user(bool timed)
 {
 	int old, new, delta;
-	bool ok, starving, awoke, took, requeue;
+	bool ok, starving, awoke, took, requeue, linked, wake;
 	byte round, r;
 
 	r = 0;
@@ -130,7 +154,7 @@ proctype user(bool timed)
 
 		/* mutex_lock_slow */
 		old = state; starving = false; awoke = false; round = 0;
-		requeue = false;
+		requeue = false; linked = false;
 	loop:
 		/* mutex_lock_slow: spin while held in normal mode */
 		if
@@ -170,12 +194,26 @@ proctype user(bool timed)
 		if
 		:: awoke ->
 			assert((new & WOKEN) != 0); /* inconsistent state */
-			new = new & ~WOKEN
+			new = new & ~WOKEN;
+			/* an awake waiter queues before its CAS */
+			if
+			:: (old & LOCKED) != 0 -> semq_link(requeue, linked)
+			:: else
+			fi
 		:: else
 		fi;
 		cas(old, new, ok);
 		if
-		:: !ok -> goto loop
+		:: !ok ->
+			if
+			:: linked ->
+				/* gs__semq_unlink: no permit can have come */
+				semq_leave(took);
+				assert(!took);
+				linked = false
+			:: else
+			fi;
+			goto loop
 		:: else
 		fi;
 		if
@@ -187,7 +225,10 @@ proctype user(bool timed)
 		 * gs__semq_acquire: at the back the first time, the front
 		 * after that; then sleep for the grant, or time out.
 		 */
-		semq_queue(requeue, took);
+		if
+		:: linked -> took = false; linked = false
+		:: else -> semq_queue(requeue, took)
+		fi;
 		requeue = true;
 		if
 		:: took
@@ -271,17 +312,27 @@ proctype user(bool timed)
 		assert(inside == 1);
 		inside--;
 
-		/* gs_mutex_unlock */
-		atomic { state = state - LOCKED; new = state };
-		assert(((new + LOCKED) & LOCKED) != 0);
+		/*
+		 * gs_mutex_unlock, mutex_unlock_slow: one CAS clears LOCKED
+		 * and, in normal mode, takes a waiter to wake; then only the
+		 * permit's release touches the mutex.
+		 */
+		atomic {
+			assert((state & LOCKED) != 0);
+			new = state - LOCKED;
+			wake = (new & (WOKEN | STARVING)) == 0 &&
+			       NWAITERS(new) != 0;
+			if
+			:: wake -> new = (new - WAITER) | WOKEN
+			:: else
+			fi;
+			state = new
+		};
 		if
-		:: new == 0
-		:: new != 0 && (new & STARVING) != 0 ->
-			semq_release() /* mutex_unlock_slow: hand off */
-		:: new != 0 && (new & STARVING) == 0 ->
-			old = new;
-			goto wake_one
+		:: wake || (new & STARVING) != 0 -> semq_release()
+		:: else
 		fi;
+		wake = false;
 		goto next;
 	wake_one:
 		/* wake_one */

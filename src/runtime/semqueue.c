@@ -36,11 +36,7 @@
 
 #define NBUCKETS 256
 
-struct sleeper {
-	_Atomic uint32_t *sema;
-	struct sleeper *next, *prev;
-	_Atomic uint32_t granted;
-};
+#define sleeper gs__semq_sleeper
 
 struct bucket {
 	pthread_mutex_t mu;
@@ -109,15 +105,62 @@ static bool granted(struct sleeper *s)
 	return atomic_load_explicit(&s->granted, memory_order_acquire);
 }
 
+bool gs__semq_link(_Atomic uint32_t *sema, struct sleeper *s, bool front)
+{
+	struct bucket *b = bucket_of(sema);
+	bool linked = false;
+
+	s->sema = sema;
+	atomic_store_explicit(&s->granted, 0, memory_order_relaxed);
+	pthread_mutex_lock(&b->mu);
+	if (atomic_load_explicit(sema, memory_order_relaxed) == 0) {
+		link_before(b, s, front ? first_of(b, sema) : NULL);
+		linked = true;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return linked;
+}
+
+int gs__semq_sleep(_Atomic uint32_t *sema, struct sleeper *s,
+		   int64_t deadline)
+{
+	struct bucket *b = bucket_of(sema);
+	int rc = 0;
+
+	while (!granted(s) && gs__wait(&s->granted, 0, deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_lock(&b->mu);
+	if (!granted(s)) {
+		unlink_sleeper(b, s);
+		rc = ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return rc;
+}
+
+bool gs__semq_unlink(_Atomic uint32_t *sema, struct sleeper *s)
+{
+	struct bucket *b = bucket_of(sema);
+	bool was_granted;
+
+	pthread_mutex_lock(&b->mu);
+	was_granted = granted(s);
+	if (!was_granted)
+		unlink_sleeper(b, s);
+	pthread_mutex_unlock(&b->mu);
+	return was_granted;
+}
+
 int gs__semq_acquire(_Atomic uint32_t *sema, bool front, int64_t deadline)
 {
-	struct sleeper s = {.sema = sema};
+	struct sleeper s;
 	struct bucket *b;
-	int rc = 0;
 
 	if (gs__semq_spin(sema) || gs__semq_try(sema))
 		return 0;
 	b = bucket_of(sema);
+	s.sema = sema;
+	atomic_store_explicit(&s.granted, 0, memory_order_relaxed);
 	pthread_mutex_lock(&b->mu);
 	if (gs__semq_try(sema)) {
 		pthread_mutex_unlock(&b->mu);
@@ -125,17 +168,7 @@ int gs__semq_acquire(_Atomic uint32_t *sema, bool front, int64_t deadline)
 	}
 	link_before(b, &s, front ? first_of(b, sema) : NULL);
 	pthread_mutex_unlock(&b->mu);
-
-	while (!granted(&s) &&
-	       gs__wait(&s.granted, 0, deadline) != ETIMEDOUT)
-		;
-	pthread_mutex_lock(&b->mu);
-	if (!granted(&s)) {
-		unlink_sleeper(b, &s);
-		rc = ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&b->mu);
-	return rc;
+	return gs__semq_sleep(sema, &s, deadline);
 }
 
 void gs__semq_release(_Atomic uint32_t *sema)

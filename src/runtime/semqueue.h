@@ -72,6 +72,40 @@ static inline bool gs__semq_spin(_Atomic uint32_t *sema)
  */
 int gs__semq_acquire(_Atomic uint32_t *sema, bool front, int64_t deadline);
 
+/*
+ * A sleeper's record, on its own stack, for a caller that must join the
+ * queue before it publishes that it waits (the mutex's requeue): link
+ * it with gs__semq_link, then either sleep with gs__semq_sleep or take
+ * it out again with gs__semq_unlink. Its fields are private to
+ * semqueue.c.
+ */
+struct gs__semq_sleeper {
+	_Atomic uint32_t *sema;
+	struct gs__semq_sleeper *next, *prev;
+	_Atomic uint32_t granted;
+};
+
+/*
+ * gs__semq_link queues s on sema, at the front or the back, without
+ * taking a permit; it returns false, queuing nothing, if the count holds
+ * a permit (the caller then takes the ordinary path).
+ */
+bool gs__semq_link(_Atomic uint32_t *sema, struct gs__semq_sleeper *s,
+		   bool front);
+
+/*
+ * gs__semq_sleep waits, until deadline, for a release to grant s:
+ * 0, or ETIMEDOUT with s out of the queue and nothing taken.
+ */
+int gs__semq_sleep(_Atomic uint32_t *sema, struct gs__semq_sleeper *s,
+		   int64_t deadline);
+
+/*
+ * gs__semq_unlink takes s out of the queue; returns true instead if a
+ * release granted s first (s then holds the permit).
+ */
+bool gs__semq_unlink(_Atomic uint32_t *sema, struct gs__semq_sleeper *s);
+
 /* gs__semq_release gives one permit: to the oldest sleeper, if any. */
 void gs__semq_release(_Atomic uint32_t *sema);
 

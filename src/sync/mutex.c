@@ -53,15 +53,22 @@
  * the deadlock that leaving without doing so causes).
  *
  * Memory orders: the CAS that sets LOCKED, and the add that takes the
- * mutex over in hand-off, are acquires; the subtraction of LOCKED in
+ * mutex over in hand-off, are acquires; the CAS that clears LOCKED in
  * unlock is a release, and the permit release is paired with the
  * acquire of the permit's taker, which orders a hand-off. Loads that
  * only feed a later CAS are relaxed.
  *
- * Limits: a waiter that has bumped the waiter count but not yet reached
- * the queue when the permit is released finds it in the count, and so
- * may a newcomer queuing at that moment: for that window of a few
- * instructions the order is the order of arrival at the queue.
+ * Unlock decides whom to wake in the one CAS that clears LOCKED (see
+ * mutex_unlock_slow), so that a thread that locks and frees the mutex
+ * right after never races with the end of that unlock.
+ *
+ * Limits: a thread that arrives in hand-off mode counts itself as a
+ * waiter and then queues; if an unlock comes between the two while
+ * nobody sleeps, the permit goes to the count and the first of the
+ * threads on their way to the queue takes it. Those are newcomers in
+ * arrival order; a waiter that lost a race, the one hand-off mode is
+ * for, joins the queue before it counts itself, and is never among
+ * them.
  *
  * Rejected: a 4-byte word with the waiters sleeping on the state word
  * itself. The word changes on every arrival, so sleeps keep failing
@@ -194,8 +201,9 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 	_Atomic uint32_t *sema = GS__ATOMIC32(&m->sema_);
 	uint32_t old = atomic_load_explicit(st, memory_order_relaxed), new;
 	int64_t wait_start = 0;
-	bool starving = false, awoke = false, requeue;
-	int round = 0;
+	bool starving = false, awoke = false, requeue, linked;
+	struct gs__semq_sleeper me;
+	int round = 0, rc;
 
 	for (;;) {
 		/* Spin while held in normal mode; claim WOKEN meanwhile. */
@@ -223,27 +231,40 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 		}
 		if (starving && (old & LOCKED))
 			new |= STARVING;
+		/*
+		 * Queued at the back the first time, at the front after
+		 * losing a race, as Go's waiters are. An awake waiter about
+		 * to queue joins the queue before its CAS makes it a waiter:
+		 * while it owns WOKEN no unlock releases a permit, so none
+		 * can reach it early, and from the CAS on, every permit finds
+		 * it queued instead of going to the count for the fastest
+		 * thread to take.
+		 */
+		requeue = wait_start != 0;
+		linked = false;
 		if (awoke) {
 			if (!(new & WOKEN))
 				inconsistent();
 			new &= ~(uint32_t)WOKEN;
+			if (old & LOCKED)
+				linked = gs__semq_link(sema, &me, requeue);
 		}
 		if (!atomic_compare_exchange_weak_explicit(
 			    st, &old, new, memory_order_acquire,
-			    memory_order_relaxed))
+			    memory_order_relaxed)) {
+			if (linked && gs__semq_unlink(sema, &me))
+				inconsistent(); /* a permit while WOKEN */
 			continue;
+		}
 		if (!(old & (LOCKED | STARVING)))
 			return 0; /* locked by the CAS */
 
-		/*
-		 * Queued: sleep for a permit, at the back the first time and
-		 * at the front after losing a race, as Go's waiters do.
-		 */
-		requeue = wait_start != 0;
+		/* Queued: sleep for a permit. */
 		if (!requeue)
 			wait_start = gs_now();
-		if (gs__semq_acquire(sema, requeue, deadline) == ETIMEDOUT &&
-		    !leave_queue(st, sema))
+		rc = linked ? gs__semq_sleep(sema, &me, deadline)
+			    : gs__semq_acquire(sema, requeue, deadline);
+		if (rc == ETIMEDOUT && !leave_queue(st, sema))
 			return ETIMEDOUT;
 		starving = starving || gs_now() - wait_start > STARVATION_NS;
 		old = atomic_load_explicit(st, memory_order_relaxed);
@@ -287,26 +308,44 @@ bool gs_mutex_trylock(gs_mutex_t *m)
 		memory_order_relaxed);
 }
 
-static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
+/*
+ * The unlock of a contended mutex decides whom to wake in the same CAS
+ * that clears LOCKED, and after it touches nothing of the mutex but the
+ * permit it releases. A thread that locks right after that CAS may
+ * free the mutex once it is done (a waiter whose deadline passed then
+ * waits for the permit, so it cannot leave before the release).
+ */
+static void mutex_unlock_slow(gs_mutex_t *m, uint32_t old)
 {
-	if (!((new + LOCKED) & LOCKED))
-		gs__misuse("mutex", "unlock of unlocked mutex");
-	if (new & STARVING)
-		gs__semq_release(GS__ATOMIC32(&m->sema_)); /* hand off */
-	else
-		wake_one(m, new);
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+	uint32_t new;
+	bool wake;
+
+	do {
+		if (!(old & LOCKED))
+			gs__misuse("mutex", "unlock of unlocked mutex");
+		new = old - LOCKED;
+		wake = !(new & (WOKEN | STARVING)) &&
+		       (new >> WAITER_SHIFT) != 0;
+		if (wake)
+			new = (new - WAITER) | WOKEN;
+		/* Release: pairs with the acquire of the next lock. */
+	} while (!atomic_compare_exchange_weak_explicit(
+		st, &old, new, memory_order_release, memory_order_relaxed));
+	/* Hand off in hand-off mode; otherwise wake one, if any. */
+	if (wake || (new & STARVING))
+		gs__semq_release(GS__ATOMIC32(&m->sema_));
 }
 
 void gs_mutex_unlock(gs_mutex_t *m)
 {
-	/* Release: pairs with the acquire of the next lock. */
-	uint32_t new = atomic_fetch_sub_explicit(GS__ATOMIC32(&m->state_),
-						 LOCKED,
-						 memory_order_release) -
-		       LOCKED;
+	uint32_t old = LOCKED;
 
-	if (new != 0)
-		mutex_unlock_slow(m, new);
+	/* Release: pairs with the acquire of the next lock. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    GS__ATOMIC32(&m->state_), &old, 0, memory_order_release,
+		    memory_order_relaxed))
+		mutex_unlock_slow(m, old);
 }
 
 void gs_mutex_lock_any(void *m)
