@@ -49,7 +49,9 @@
  * a reader stuck inside a section stops all reclamation; records of
  * exited threads are reused, so the list is as long as the most threads
  * alive at once; an advance costs a system call, which the batch
- * amortises. A thread that joins when memory is out takes one of
+ * amortises; a retirer whose garbage passes 16 batches yields once a
+ * batch, so that a preempted reader can run and end its section. A
+ * thread that joins when memory is out takes one of
  * NSPARE reserved records; only past those does enter fail with ENOMEM.
  */
 #include <errno.h>
@@ -59,14 +61,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/epoch.h"
 #include "runtime/platform.h"
 
 #define RETIRE_BATCH 1024
 
+/* A cache line of its own, so no thread's enter shares another's. */
 struct record {
-	struct gs__epoch_record pub; /* first: gs__epoch_self points here */
+	_Alignas(64) struct gs__epoch_record pub; /* gs__epoch_self's */
 	struct record *next;         /* the global list, under mu */
 	bool in_use;                 /* under mu */
 	struct gs__epoch_entry *limbo[3];
@@ -165,7 +169,9 @@ static struct record *join(void)
 	pthread_mutex_lock(&mu);
 	for (rec = records; rec && rec->in_use; rec = rec->next)
 		;
-	if (!rec && (rec = calloc(1, sizeof *rec)) != NULL) {
+	if (!rec && (rec = aligned_alloc(_Alignof(struct record),
+					 sizeof *rec)) != NULL) {
+		memset(rec, 0, sizeof *rec);
 		rec->next = records;
 		records = rec;
 	}
@@ -272,6 +278,13 @@ static void push(struct record *rec, struct gs__epoch_entry *e)
 	if (++rec->since_try >= RETIRE_BATCH) {
 		rec->since_try = 0;
 		collect(rec, try_advance());
+		/*
+		 * Garbage piling up means a reader inside is not running:
+		 * give it the processor rather than retire ever more.
+		 */
+		if (atomic_load_explicit(&rec->nlimbo, memory_order_relaxed) >
+		    16 * RETIRE_BATCH)
+			sched_yield();
 	}
 }
 
