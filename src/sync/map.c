@@ -213,9 +213,12 @@ static void *map_alloc(size_t size, size_t align)
 
 /*
  * Hashing: the key's bytes in two 64-bit words (short keys read as two
- * overlapping loads), each mixed with a seed word, folded by a 128-bit
- * multiply (high half xor low half), then folded once more with the
- * length. Longer keys chain 16 bytes a round through the same fold.
+ * overlapping loads), the first mixed with a seed word, the second with
+ * the other and the length, folded by one 128-bit multiply (high half
+ * xor low half, so that the low bits, which pick the bucket, depend on
+ * every input bit). Longer keys chain 16 bytes a round through the same
+ * fold. The seed words are odd-or-random, so no fixed key multiplies to
+ * a fixed value.
  */
 #define MIX0 0x9e3779b97f4a7c15ull
 #define MIX1 0xc2b2ae3d27d4eb4full
@@ -250,8 +253,8 @@ static inline uint64_t ld32(const unsigned char *p)
 	return v;
 }
 
-static uint64_t hash_long(const uint64_t *seed, const unsigned char *p,
-			  size_t len)
+static __attribute__((noinline)) uint64_t
+hash_long(const uint64_t *seed, const unsigned char *p, size_t len)
 {
 	const unsigned char *end = p + len;
 	uint64_t acc = seed[0] ^ len;
@@ -280,8 +283,7 @@ static inline uint64_t short_word(const unsigned char *p, size_t len)
 static inline uint64_t hash_words(const struct impl *im, uint64_t a,
 				  uint64_t b, size_t len)
 {
-	return fold(fold(a ^ im->seed[0], b ^ im->seed[1]) ^ len ^ MIX2,
-		    im->seed[0] ^ MIX0);
+	return fold(a ^ im->seed[0], b ^ im->seed[1] ^ (len * MIX2));
 }
 
 static inline uint64_t map_hash(const struct impl *im, const void *key,
@@ -329,8 +331,8 @@ struct probe {
 	uint64_t hash, word, tag;
 };
 
-static inline struct probe probe_of(const struct impl *im, const void *key,
-				    size_t len)
+static inline __attribute__((always_inline)) struct probe
+probe_of(const struct impl *im, const void *key, size_t len)
 {
 	struct probe p = {key, len, map_hash(im, key, len), 0, 0};
 
