@@ -159,6 +159,7 @@ struct table {
 	_Atomic(struct table *) prev; /* the table moving into this one */
 	size_t moved;     /* buckets below it are moved; resize mutex */
 	bool owns_nodes;  /* set by clear: the free frees the nodes too */
+	_Atomic size_t nover; /* overflow buckets, so a free can skip */
 	struct bucket b[];
 };
 
@@ -482,7 +483,8 @@ static struct bucket *bucket_new(void)
 /* Frees t's buckets, and its long keys if nodes (not those moved on). */
 static void table_free(struct table *t, bool nodes)
 {
-	for (size_t i = 0; i <= t->mask; i++) {
+	for (size_t i = 0;
+	     (nodes || atomic_load(&t->nover)) && i <= t->mask; i++) {
 		struct bucket *b = &t->b[i], *next;
 		bool mine = nodes && !(atomic_load(&b->ctrl) & MOVED);
 
@@ -630,17 +632,28 @@ static void free_chain(struct bucket *b)
 	}
 }
 
+/* The hash of a slot's key, under its chain's lock. */
+static inline uint64_t slot_hash(const struct impl *im, unsigned meta,
+				 uint64_t kw)
+{
+	if (meta == LONG)
+		return ((const struct knode *)(uintptr_t)kw)->hash;
+	return hash_words(im, kw, 0, meta);
+}
+
 /*
  * Moves old bucket i into new buckets i and i + old size, under old
- * bucket i's lock; allocates every overflow bucket first, so that a
- * failure leaves everything as it was. The old slots stay as they were
- * (frozen); long keys' nodes are shared by both.
+ * bucket i's lock. A chain of one bucket fits either half without
+ * overflow; a longer one is counted first, so that every overflow
+ * bucket is allocated before anything changes and a failure leaves
+ * everything as it was. The old slots stay as they were (frozen); long
+ * keys' nodes are shared by both tables.
  */
 static int move_bucket(struct impl *im, struct table *t, size_t i,
 		       struct table *n)
 {
 	struct bucket *b = &t->b[i], *bb, *spare = NULL;
-	size_t cnt[2] = {0, 0};
+	size_t cnt[2] = {0, 0}, need;
 	struct filler f[2] = {{&n->b[i], 0, 0, 0},
 			      {&n->b[i + t->mask + 1], 0, 0, 0}};
 	uint64_t c;
@@ -651,8 +664,7 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 		bucket_unlock(b);
 		return 0;
 	}
-	/* Pass 0 counts, pass 1 fills; short keys are hashed again. */
-	for (int pass = 0; pass < 2; pass++) {
+	if (atomic_load_explicit(&b->over, memory_order_relaxed)) {
 		for (bb = b; bb; bb = atomic_load_explicit(
 					 &bb->over, memory_order_relaxed)) {
 			uint64_t cc = atomic_load_explicit(
@@ -660,48 +672,54 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 			uint64_t meta = atomic_load_explicit(
 				&bb->meta, memory_order_relaxed);
 
-			for (int s = 0; s < SLOTS; s++) {
-				uint64_t kw, h;
-				unsigned mt = meta_at(meta, s);
-				int k;
-
-				if (!(cc >> (8 * s) & 0xff))
-					continue;
-				kw = atomic_load_explicit(
-					&bb->s[s].kw, memory_order_relaxed);
-				if (mt == LONG) {
-					h = ((struct knode *)(uintptr_t)kw)
-						    ->hash;
-				} else {
-					h = hash_words(im, kw, 0, mt);
-				}
-				k = (h & n->mask) != i;
-				if (pass == 0) {
-					cnt[k]++;
-					continue;
-				}
-				filler_put(&f[k], &spare, tag_of(h), mt, kw,
-					   atomic_load_explicit(
-						   &bb->s[s].value,
-						   memory_order_relaxed));
-			}
+			for (int s = 0; s < SLOTS; s++)
+				if (cc >> (8 * s) & 0xff)
+					cnt[(slot_hash(im, meta_at(meta, s),
+						       atomic_load_explicit(
+							       &bb->s[s].kw,
+							       memory_order_relaxed)) &
+					     n->mask) != i]++;
 		}
-		if (pass == 0) {
-			size_t need = (cnt[0] ? (cnt[0] - 1) / SLOTS : 0) +
-				      (cnt[1] ? (cnt[1] - 1) / SLOTS : 0);
+		need = (cnt[0] ? (cnt[0] - 1) / SLOTS : 0) +
+		       (cnt[1] ? (cnt[1] - 1) / SLOTS : 0);
+		atomic_fetch_add_explicit(&n->nover, need,
+					  memory_order_relaxed);
+		/* A failure below overcounts nover: a free then walks. */
+		for (; need; need--) {
+			struct bucket *ob = bucket_new();
 
-			for (; need; need--) {
-				struct bucket *ob = bucket_new();
-
-				if (!ob) {
-					free_chain(spare);
-					bucket_unlock(b);
-					return ENOMEM;
-				}
-				atomic_store_explicit(&ob->over, spare,
-						      memory_order_relaxed);
-				spare = ob;
+			if (!ob) {
+				free_chain(spare);
+				bucket_unlock(b);
+				return ENOMEM;
 			}
+			atomic_store_explicit(&ob->over, spare,
+					      memory_order_relaxed);
+			spare = ob;
+		}
+	}
+
+	/* Fill the new chains; nobody reads them before MOVED is set. */
+	for (bb = b; bb;
+	     bb = atomic_load_explicit(&bb->over, memory_order_relaxed)) {
+		uint64_t cc = atomic_load_explicit(&bb->ctrl,
+						   memory_order_relaxed);
+		uint64_t meta = atomic_load_explicit(&bb->meta,
+						     memory_order_relaxed);
+
+		for (int s = 0; s < SLOTS; s++) {
+			unsigned mt = meta_at(meta, s);
+			uint64_t kw, h;
+
+			if (!(cc >> (8 * s) & 0xff))
+				continue;
+			kw = atomic_load_explicit(&bb->s[s].kw,
+						  memory_order_relaxed);
+			h = slot_hash(im, mt, kw);
+			filler_put(&f[(h & n->mask) != i], &spare, tag_of(h),
+				   mt, kw,
+				   atomic_load_explicit(&bb->s[s].value,
+							memory_order_relaxed));
 		}
 	}
 	filler_flush(&f[0]);
@@ -860,8 +878,9 @@ static struct knode *unlink_slot(struct table *t, struct pos at)
 }
 
 /* Fills hole (or a new overflow bucket) with p's key and value. */
-static int insert_slot(struct impl *im, struct pos hole, struct bucket *last,
-		       const struct probe *p, void *value, bool *grow_now)
+static int insert_slot(struct impl *im, struct table *t, struct pos hole,
+		       struct bucket *last, const struct probe *p, void *value,
+		       bool *grow_now)
 {
 	struct knode *k = NULL;
 	uint64_t c, meta, adds, kw = p->word;
@@ -885,6 +904,7 @@ static int insert_slot(struct impl *im, struct pos hole, struct bucket *last,
 			return ENOMEM;
 		}
 		atomic_store_explicit(&last->over, ob, memory_order_release);
+		atomic_fetch_add_explicit(&t->nover, 1, memory_order_relaxed);
 		hole.b = ob;
 		hole.i = 0;
 		*grow_now = true;
@@ -959,7 +979,7 @@ update(gs_map_t *m, const void *key, size_t len, update_fn fn, void *arg,
 		dead = unlink_slot(t, at);
 		count_add(im, true, 1);
 	} else if (present) {
-		err = insert_slot(im, hole, last, &p, v, &grow_now);
+		err = insert_slot(im, t, hole, last, &p, v, &grow_now);
 	}
 	bucket_unlock(b);
 	if (dead)
