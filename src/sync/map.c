@@ -7,11 +7,12 @@
  *	ctrl     bytes 0-5: the tag of slots 0-5 (0 = empty); bits 48-61:
  *	         a version, bumped whenever a slot gains or loses a key;
  *	         bit DEAD and bit MOVED (both in a chain's first bucket)
- *	meta     byte i: the length of slot i's key (0-8), or LONG
+ *	meta     byte i: the length of slot i's key (0-8), or LONG; bit
+ *	         META_LOCK: the chain's spin lock (first bucket only); bit
+ *	         META_OVER: over is set
  *	slot[6]  the key word and the value: a key of up to 8 bytes sits
  *	         in the word itself; a longer one is a node (hash, length,
  *	         bytes) that the word points to
- *	lock     the chain's spin lock (first bucket only)
  *	over     the next bucket of the chain, allocated when 6 are full
  *
  * The tag is the hash's top byte (never 0); the bucket is picked by its
@@ -79,7 +80,7 @@
  * after an acquire load of it; the reader's second ctrl load comes
  * after its slot loads, which are acquire, so it cannot be hoisted
  * above them (on x86 all of these are plain moves). The bucket lock is
- * an acquire CAS and a release store. MOVED is set with release after
+ * an acquire fetch-or and a release store. MOVED is set with release after
  * the new buckets are filled, so a reader that sees it sees them.
  *
  * Rejected: one lock per map (writers would all contend), a node per
@@ -122,6 +123,8 @@
 #define DEAD        (1ull << 62)
 #define MOVED       (1ull << 63)
 #define LONG        0xff /* meta byte of a slot whose key is a node */
+#define META_LOCK   (1ull << 48) /* the chain's lock (first bucket) */
+#define META_OVER   (1ull << 49) /* over is set */
 #define SHORT_MAX   8    /* longer keys live in a node */
 #define MIN_BUCKETS 8
 #define STRIPES     16
@@ -145,10 +148,8 @@ struct slot {
 
 struct bucket {
 	_Alignas(2 * LINE) _Atomic uint64_t ctrl;
-	_Atomic uint64_t meta; /* byte i: slot i's key length, or LONG */
+	_Atomic uint64_t meta; /* byte i: slot i's length; META_ bits */
 	struct slot s[SLOTS];
-	_Atomic uint32_t lock;
-	uint32_t unused;
 	_Atomic(struct bucket *) over;
 };
 
@@ -413,9 +414,10 @@ static inline bool find(struct table *t, const struct probe *p,
 			c = ctrl_acquire(b);
 			continue;
 		}
-		b = atomic_load_explicit(&b->over, memory_order_acquire);
-		if (!b)
+		/* META_OVER comes after over: pairs with insert_slot. */
+		if (!(meta & META_OVER))
 			return false;
+		b = atomic_load_explicit(&b->over, memory_order_acquire);
 		c = ctrl_acquire(b);
 	}
 }
@@ -423,12 +425,11 @@ static inline bool find(struct table *t, const struct probe *p,
 static void bucket_lock_slow(struct bucket *b)
 {
 	for (unsigned n = 0;; n++) {
-		uint32_t z = 0;
-
-		if (atomic_load_explicit(&b->lock, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_weak_explicit(
-			    &b->lock, &z, 1, memory_order_acquire,
-			    memory_order_relaxed))
+		if (!(atomic_load_explicit(&b->meta, memory_order_relaxed) &
+		      META_LOCK) &&
+		    !(atomic_fetch_or_explicit(&b->meta, META_LOCK,
+					       memory_order_acquire) &
+		      META_LOCK))
 			return;
 		if (n < 64)
 			gs__spin_pause();
@@ -437,19 +438,27 @@ static void bucket_lock_slow(struct bucket *b)
 	}
 }
 
+/*
+ * The lock is a bit of the first bucket's meta, on the line that the
+ * writer reads next anyway. Waiters only ever set the bit, which is set
+ * already, so the holder may clear it with a plain store of what it
+ * last wrote.
+ */
 static inline void bucket_lock(struct bucket *b)
 {
-	uint32_t z = 0;
-
-	if (!atomic_compare_exchange_strong_explicit(&b->lock, &z, 1,
-						     memory_order_acquire,
-						     memory_order_relaxed))
+	if (atomic_fetch_or_explicit(&b->meta, META_LOCK,
+				     memory_order_acquire) &
+	    META_LOCK)
 		bucket_lock_slow(b);
 }
 
 static inline void bucket_unlock(struct bucket *b)
 {
-	atomic_store_explicit(&b->lock, 0, memory_order_release);
+	atomic_store_explicit(&b->meta,
+			      atomic_load_explicit(&b->meta,
+						   memory_order_relaxed) &
+				      ~META_LOCK,
+			      memory_order_release);
 }
 
 /* Enters a section; with no record to be had, waits for one. */
@@ -608,6 +617,7 @@ static void filler_put(struct filler *f, struct bucket **spare,
 	if (f->n == SLOTS) {
 		struct bucket *ob = *spare;
 
+		f->meta |= META_OVER;
 		filler_flush(f);
 		*spare = atomic_load_explicit(&ob->over, memory_order_relaxed);
 		atomic_store_explicit(&ob->over, NULL, memory_order_relaxed);
@@ -841,9 +851,9 @@ static bool chain_find(struct bucket *b, const struct probe *p,
 				hole->i = i;
 			}
 		*last = b;
-		b = atomic_load_explicit(&b->over, memory_order_relaxed);
-		if (!b)
+		if (!(meta & META_OVER))
 			return false;
+		b = atomic_load_explicit(&b->over, memory_order_relaxed);
 	}
 }
 
@@ -904,6 +914,12 @@ static int insert_slot(struct impl *im, struct table *t, struct pos hole,
 			return ENOMEM;
 		}
 		atomic_store_explicit(&last->over, ob, memory_order_release);
+		atomic_store_explicit(
+			&last->meta,
+			atomic_load_explicit(&last->meta,
+					     memory_order_relaxed) |
+				META_OVER,
+			memory_order_release);
 		atomic_fetch_add_explicit(&t->nover, 1, memory_order_relaxed);
 		hole.b = ob;
 		hole.i = 0;
