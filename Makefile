@@ -14,8 +14,8 @@ DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
 NEEDED = cmake gcc clang pkg-config curl spin doxygen
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan check-models check-consumer docs demo bench bench-deps \
-	install clean
+	check-asan check-models check-fuzz check-consumer docs demo bench \
+	bench-deps install clean
 
 all: build
 
@@ -49,12 +49,14 @@ build: deps
 # the parking-lot wait layer; ThreadSanitizer; AddressSanitizer with
 # UBSan and LeakSanitizer. Then the spin models of the state machines,
 # an outside project built against an install of the release build,
-# and the API reference with the guide's code.
+# the API reference with the guide's code, and the fuzz targets for a
+# short while.
 check: deps
 	@$(MAKE) --no-print-directory check-release check-fallback \
-		check-tsan check-asan check-models check-consumer docs
-	@echo "check: all four builds, the models, the consumer and the" \
-		"docs passed"
+		check-tsan check-asan check-models check-fuzz check-consumer \
+		docs
+	@echo "check: all four builds, the models, the fuzzers, the" \
+		"consumer and the docs passed"
 
 check-models: deps
 	sh models/check.sh $(BUILD)/models
@@ -92,6 +94,20 @@ docs: deps
 	GS_DOCS_OUT=$(BUILD)/docs doxygen Doxyfile
 	sh docs/check-reference.sh $(BUILD)/docs
 	sh docs/check-snippets.sh $(BUILD)/docs/snippets docs/*.md
+
+# libFuzzer (clang, with ASan and UBSan): each target runs FUZZ_TIME
+# seconds from an empty corpus kept in the build folder.
+FUZZ_TIME ?= 20
+check-fuzz: deps
+	cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang \
+		-DGS_SANITIZE=address -DGS_BUILD_FUZZ=ON -DGS_BUILD_TESTS=OFF \
+		-DGS_BUILD_BENCH=OFF -DGS_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzz_map >/dev/null
+	mkdir -p $(BUILD)/fuzz/corpus-map
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+		$(BUILD)/fuzz/tests/fuzz/fuzz_map -max_total_time=$(FUZZ_TIME) \
+		$(BUILD)/fuzz/corpus-map >$(BUILD)/fuzz/fuzz_map.log 2>&1; \
+		st=$$?; tail -n 3 $(BUILD)/fuzz/fuzz_map.log; exit $$st
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release
