@@ -33,7 +33,7 @@
  * Memory orders: entering stores local and then reads the epoch and the
  * shared pointers; the store must be visible before those loads, or a
  * writer could advance past a reader it did not see. Where the system
- * has an asymmetric barrier (gs__barrier_all: membarrier), the advance
+ * has an asymmetric barrier (gs__fence_heavy: membarrier), the advance
  * runs it before it scans: every reader then either had its store
  * visible to the scan, or runs its loads after the barrier and so sees
  * the object already unlinked; the reader needs only a compiler
@@ -87,7 +87,6 @@ struct boxed {
 };
 
 _Atomic uint64_t gs__epoch_now = 1;
-_Atomic bool gs__epoch_fence = true;
 _Thread_local struct gs__epoch_record *gs__epoch_self;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -97,7 +96,6 @@ static uint64_t orphan_epoch[3];           /* under mu */
 static size_t norphans;                    /* under mu */
 static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static bool have_barrier;
 /* Records for threads that join when calloc fails (under mu). */
 #define NSPARE 16
 static struct record spare[NSPARE];
@@ -155,8 +153,7 @@ static void thread_exit(void *arg)
 static void key_init(void)
 {
 	pthread_key_create(&key, thread_exit);
-	have_barrier = gs__barrier_init();
-	atomic_store(&gs__epoch_fence, !have_barrier);
+	gs__fence_init();
 }
 
 static struct record *join(void)
@@ -212,10 +209,7 @@ static uint64_t try_advance(void)
 	size_t n = 0;
 
 	/* Pairs with gs__epoch_enter's store (see the top). */
-	if (have_barrier)
-		gs__barrier_all();
-	else
-		atomic_thread_fence(memory_order_seq_cst);
+	gs__fence_heavy();
 	pthread_mutex_lock(&mu);
 	for (rec = records; rec && all; rec = rec->next) {
 		uint64_t l = atomic_load(&rec->pub.local);
