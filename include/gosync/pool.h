@@ -40,7 +40,9 @@ typedef struct gs_pool {
 /*
  * gs_pool_get removes and returns an object from the pool, or, if it
  * has none, returns new_fn(arg), or NULL when there is no new_fn (or it
- * returned NULL).
+ * returned NULL). Objects another thread put and still keeps in its own
+ * cache (up to 14 a thread) do not count: a get may call new_fn while
+ * they wait.
  */
 void *gs_pool_get(gs_pool_t *p);
 

@@ -75,7 +75,10 @@
  *   each other thread's cache.
  * - free_fn may run with the pool's lock (and, at thread exit, reg_mu)
  *   held when an array cannot grow for lack of memory; it must not call
- *   into the same pool. new_fn may.
+ *   into any pool. new_fn may.
+ * - Thread exit walks every live pool under reg_mu, so its cost grows
+ *   with the number of pools; a fork while another thread is inside a
+ *   trim leaves the child's copy of the pool locked.
  * - Without trims the pool keeps as many objects as were ever put and
  *   not taken back at once: the peak, as Go's pool does between
  *   collections.
@@ -95,7 +98,9 @@
  *   again and finish its few stores.
  * - The thread index is initial-exec thread-local storage: a program
  *   that loads libgosync.so with dlopen takes it from the static TLS
- *   room glibc keeps for such libraries (4 bytes).
+ *   room glibc keeps for such libraries (the library's thread-local
+ *   block is 24 bytes); the library is linked nodelete, so a dlclose
+ *   never unmaps the destructors that exiting threads still run.
  * - The main thread runs no destructor when it returns from main, so
  *   its cache stays in the pool until a trim or destroy.
  * - Destroy leaves no cache behind in any thread, since the caches are
