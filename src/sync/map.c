@@ -384,7 +384,11 @@ static inline bool find(struct table *t, const struct probe *p,
 			void **value)
 {
 	struct bucket *b = &t->b[p->hash & t->mask];
-	uint64_t c = ctrl_acquire(b);
+	uint64_t c;
+
+	/* Slots 3 to 5 are on the second line: fetch both lines at once. */
+	__builtin_prefetch((char *)b + LINE);
+	c = ctrl_acquire(b);
 
 	for (;;) {
 		uint64_t meta, mm;
@@ -819,6 +823,8 @@ lock_home(struct impl *im, uint64_t h, struct table **tp)
 		struct bucket *b = &t->b[h & t->mask];
 		uint64_t c;
 
+		/* The second line's miss overlaps the locked first's. */
+		__builtin_prefetch((char *)b + LINE, 1);
 		bucket_lock(b);
 		c = atomic_load_explicit(&b->ctrl, memory_order_relaxed);
 		if (!(c & (MOVED | DEAD))) {
