@@ -34,11 +34,15 @@
  * key serialise on its lock (B27), and a LoadOrStore that loses read
  * the winner's published slot.
  *
- * Growth doubles the table. One thread at a time (the resize mutex)
- * links the new table as old->next and moves old bucket i, under its
- * lock, into new buckets i and i + n (only old bucket i feeds them, so
- * they need no lock yet), then sets MOVED on it. The old slots are left
- * as they were (frozen): a reader that read ctrl before MOVED reads a
+ * Growth makes the table four times larger while it has fewer than
+ * GROW4_BELOW buckets and twice as large after that: growth is most of
+ * what a store into a fresh map costs, and a factor of four moves each
+ * key about a third as often while the memory it wastes stays small.
+ * One thread at a time (the resize mutex) links the new table as
+ * old->next and moves old bucket i, under its lock, into new buckets
+ * i, i + n, and so on up to the factor (only old bucket i feeds them,
+ * so they need no lock yet), then sets MOVED on it. The old slots are
+ * left as they were (frozen): a reader that read ctrl before MOVED reads a
  * copy that was exact at the move (its recheck of ctrl sends a hit to
  * the new table); a writer that finds MOVED under the lock goes to
  * next. Long keys' nodes are shared by both tables, so a delete in the
@@ -49,7 +53,7 @@
  * works in that half-moved state and the next growth resumes it.
  *
  * Range walks the table it started with, bucket by bucket, and follows
- * MOVED into the two new buckets of a bucket moved before it got there.
+ * MOVED into the new buckets of a bucket moved before it got there.
  * It reads each bucket until ctrl holds still across the read, then
  * calls fn on that copy, holding no lock. A key present for the whole
  * walk keeps its slot in that bucket (or, once moved, in the frozen
@@ -83,6 +87,13 @@
  * an acquire fetch-or and a release store. MOVED is set with release after
  * the new buckets are filled, so a reader that sees it sees them.
  *
+ * Writers: a write takes one locked instruction, the lock's, unless it
+ * grows the table or its thread shares the last count stripe (its own
+ * stripe is written with plain stores). The write path is inlined into
+ * each operation, with long keys, overflow buckets and the first
+ * insertion out of line, and a lookup or lock prefetches the bucket's
+ * second line so that its miss overlaps the first line's.
+ *
  * Rejected: one lock per map (writers would all contend), a node per
  * entry (a second cache line and a malloc per store; this file's first
  * form), a seqlock that readers wait on (a reader could spin behind a
@@ -97,7 +108,14 @@
  * again during a range may be visited twice; the lock is a spin lock
  * that yields, so a writer preempted inside it makes others of the same
  * chain yield until it runs; len retries while the count keeps
- * changing; a move hashes short keys again.
+ * changing; a move hashes short keys again; right after a growth by
+ * four a table is 3/16 full (at worst 4 MB of buckets for about 37,000
+ * keys); a growth of a large table touches a new table's pages for the
+ * first time, which the kernel must clear, so a store that triggers it
+ * waits for the whole move (a few milliseconds past 100,000 keys); a
+ * stripe stays with the thread that took it, even after that thread
+ * exits, and threads whose stripe is taken share the last one by
+ * fetch_add.
  */
 #include <errno.h>
 #include <sched.h>
