@@ -708,6 +708,60 @@ TEST(map_growth_that_runs_out_of_memory_resumes_later)
 	gs_map_destroy(&m);
 }
 
+/*
+ * A large table doubles where a small one grows by four: the keys stay
+ * found by a reader that loads them all through both kinds of growth.
+ */
+#define BIG_KEYS 160000
+
+static gs_map_t big_map;
+static _Atomic uint64_t big_stored;
+static gun_t big_gun;
+
+static void *big_reader(void *arg)
+{
+	uint64_t x = 1, n;
+
+	(void)arg;
+	gun_wait(&big_gun);
+	while ((n = atomic_load(&big_stored)) < BIG_KEYS) {
+		uint64_t k;
+		void *v = NULL;
+
+		if (n == 0)
+			continue;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		k = (x >> 33) % n;
+		CHECK(gs_map_load(&big_map, &k, sizeof k, &v) && v == V(k + 1),
+		      "key %llu of %llu not found during growth",
+		      (unsigned long long)k, (unsigned long long)n);
+	}
+	return NULL;
+}
+
+TEST(map_loads_find_every_key_while_a_large_table_doubles)
+{
+	size_t half = 0;
+	pthread_t t;
+
+	gun_init(&big_gun, 2);
+	t = start_thread(big_reader, NULL);
+	gun_wait(&big_gun);
+	for (uint64_t i = 0; i < BIG_KEYS; i++) {
+		CHECK(gs_map_store(&big_map, &i, sizeof i, V(i + 1)) == 0,
+		      "store");
+		atomic_store(&big_stored, i + 1);
+		if (i + 1 == BIG_KEYS / 2)
+			half = gs__map_capacity(&big_map);
+	}
+	pthread_join(t, NULL);
+	CHECK(gs__map_capacity(&big_map) == 2 * half,
+	      "capacity %zu after %zu: the last growth did not double",
+	      gs__map_capacity(&big_map), half);
+	check_filled(&big_map, BIG_KEYS);
+	gs_map_destroy(&big_map);
+}
+
 /* compute: one atomic read-modify-write, and its three outcomes. */
 static void drop(void **value, bool *present, void *arg)
 {

@@ -16,12 +16,23 @@
 _Noreturn void gs__misuse(const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The calling thread's number once it has one, else 0 (thread.c). */
+extern _Thread_local uint32_t gs__thread_number
+	__attribute__((tls_model("initial-exec")));
+
+uint32_t gs__thread_id_first(void);
+
 /*
  * gs__thread_id returns a number unique to the calling thread among the
- * threads alive, never 0. Cheap: a thread-local load after the first
+ * threads alive, never 0. Inline: a thread-local load after the first
  * call.
  */
-uint32_t gs__thread_id(void);
+static inline uint32_t gs__thread_id(void)
+{
+	uint32_t id = gs__thread_number;
+
+	return __builtin_expect(id != 0, 1) ? id : gs__thread_id_first();
+}
 
 /* gs__ncpu returns the number of CPUs the process may run on, cached. */
 int gs__ncpu(void);

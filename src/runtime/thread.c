@@ -13,19 +13,19 @@
 #include "runtime/platform.h"
 
 static _Atomic uint32_t next_id = 1;
-static _Thread_local uint32_t my_id;
+_Thread_local uint32_t gs__thread_number
+	__attribute__((tls_model("initial-exec")));
 
-uint32_t gs__thread_id(void)
+/* The first call on a thread: gs__thread_id (platform.h) is inline. */
+uint32_t gs__thread_id_first(void)
 {
-	uint32_t id = my_id;
+	uint32_t id;
 
-	if (id != 0)
-		return id;
 	do {
 		/* Relaxed: uniqueness needs only the atomicity of the add. */
 		id = atomic_fetch_add_explicit(&next_id, 1,
 					       memory_order_relaxed);
 	} while (id == 0);
-	my_id = id;
+	gs__thread_number = id;
 	return id;
 }

@@ -34,11 +34,15 @@
  * key serialise on its lock (B27), and a LoadOrStore that loses read
  * the winner's published slot.
  *
- * Growth doubles the table. One thread at a time (the resize mutex)
- * links the new table as old->next and moves old bucket i, under its
- * lock, into new buckets i and i + n (only old bucket i feeds them, so
- * they need no lock yet), then sets MOVED on it. The old slots are left
- * as they were (frozen): a reader that read ctrl before MOVED reads a
+ * Growth makes the table four times larger while it has fewer than
+ * GROW4_BELOW buckets and twice as large after that: growth is most of
+ * what a store into a fresh map costs, and a factor of four moves each
+ * key about a third as often while the memory it wastes stays small.
+ * One thread at a time (the resize mutex) links the new table as
+ * old->next and moves old bucket i, under its lock, into new buckets
+ * i, i + n, and so on up to the factor (only old bucket i feeds them,
+ * so they need no lock yet), then sets MOVED on it. The old slots are
+ * left as they were (frozen): a reader that read ctrl before MOVED reads a
  * copy that was exact at the move (its recheck of ctrl sends a hit to
  * the new table); a writer that finds MOVED under the lock goes to
  * next. Long keys' nodes are shared by both tables, so a delete in the
@@ -49,7 +53,7 @@
  * works in that half-moved state and the next growth resumes it.
  *
  * Range walks the table it started with, bucket by bucket, and follows
- * MOVED into the two new buckets of a bucket moved before it got there.
+ * MOVED into the new buckets of a bucket moved before it got there.
  * It reads each bucket until ctrl holds still across the read, then
  * calls fn on that copy, holding no lock. A key present for the whole
  * walk keeps its slot in that bucket (or, once moved, in the frozen
@@ -83,6 +87,13 @@
  * an acquire fetch-or and a release store. MOVED is set with release after
  * the new buckets are filled, so a reader that sees it sees them.
  *
+ * Writers: a write takes one locked instruction, the lock's, unless it
+ * grows the table or its thread shares the last count stripe (its own
+ * stripe is written with plain stores). The write path is inlined into
+ * each operation, with long keys, overflow buckets and the first
+ * insertion out of line, and a lookup or lock prefetches the bucket's
+ * second line so that its miss overlaps the first line's.
+ *
  * Rejected: one lock per map (writers would all contend), a node per
  * entry (a second cache line and a malloc per store; this file's first
  * form), a seqlock that readers wait on (a reader could spin behind a
@@ -97,7 +108,14 @@
  * again during a range may be visited twice; the lock is a spin lock
  * that yields, so a writer preempted inside it makes others of the same
  * chain yield until it runs; len retries while the count keeps
- * changing; a move hashes short keys again.
+ * changing; a move hashes short keys again; right after a growth by
+ * four a table is 3/16 full (at worst 4 MB of buckets for about 37,000
+ * keys); a growth of a large table touches a new table's pages for the
+ * first time, which the kernel must clear, so a store that triggers it
+ * waits for the whole move (a few milliseconds past 100,000 keys); a
+ * stripe stays with the thread that took it, even after that thread
+ * exits, and threads whose stripe is taken share the last one by
+ * fetch_add.
  */
 #include <errno.h>
 #include <sched.h>
@@ -127,6 +145,8 @@
 #define META_OVER   (1ull << 49) /* over is set */
 #define SHORT_MAX   8    /* longer keys live in a node */
 #define MIN_BUCKETS 8
+#define GROW_MAX    4    /* the growth factor of small tables */
+#define GROW4_BELOW 16384 /* buckets: a larger table only doubles */
 #define STRIPES     16
 #define LINE        64
 
@@ -382,7 +402,11 @@ static inline bool find(struct table *t, const struct probe *p,
 			void **value)
 {
 	struct bucket *b = &t->b[p->hash & t->mask];
-	uint64_t c = ctrl_acquire(b);
+	uint64_t c;
+
+	/* Slots 3 to 5 are on the second line: fetch both lines at once. */
+	__builtin_prefetch((char *)b + LINE);
+	c = ctrl_acquire(b);
 
 	for (;;) {
 		uint64_t meta, mm;
@@ -528,14 +552,11 @@ static void knode_retired(struct gs__epoch_entry *e)
 	free(container_of(e, struct knode, link));
 }
 
-static struct impl *impl_get(gs_map_t *m, bool create)
+/* The first insertion's allocation of m's state. */
+static __attribute__((noinline)) struct impl *impl_create(gs_map_t *m)
 {
-	struct impl *im = atomic_load_explicit(IMPL(m), memory_order_acquire);
-	struct impl *none = NULL;
+	struct impl *im = map_alloc(sizeof *im, LINE), *none = NULL;
 
-	if (im || !create)
-		return im;
-	im = map_alloc(sizeof *im, LINE);
 	if (!im)
 		return NULL;
 	memset(im, 0, sizeof *im);
@@ -549,6 +570,15 @@ static struct impl *impl_get(gs_map_t *m, bool create)
 		im = none;
 	}
 	return im;
+}
+
+static inline struct impl *impl_get(gs_map_t *m, bool create)
+{
+	struct impl *im = atomic_load_explicit(IMPL(m), memory_order_acquire);
+
+	if (__builtin_expect(im != NULL, 1) || !create)
+		return im;
+	return impl_create(m);
 }
 
 static uint64_t count_of(struct impl *im)
@@ -591,6 +621,12 @@ static inline uint64_t count_add(struct impl *im, bool del, uint64_t n)
 	v = atomic_load_explicit(c, memory_order_relaxed) + n;
 	atomic_store_explicit(c, v, memory_order_release);
 	return v;
+}
+
+/* The size a table of nb buckets grows to. */
+static inline size_t grown(size_t nb)
+{
+	return nb < GROW4_BELOW ? GROW_MAX * nb : 2 * nb;
 }
 
 static bool over_full(struct impl *im, struct table *t)
@@ -652,22 +688,24 @@ static inline uint64_t slot_hash(const struct impl *im, unsigned meta,
 }
 
 /*
- * Moves old bucket i into new buckets i and i + old size, under old
- * bucket i's lock. A chain of one bucket fits either half without
- * overflow; a longer one is counted first, so that every overflow
- * bucket is allocated before anything changes and a failure leaves
- * everything as it was. The old slots stay as they were (frozen); long
- * keys' nodes are shared by both tables.
+ * Moves old bucket i into new buckets i, i + old size, i + 2 old size
+ * and so on (as many as the growth factor), under old bucket i's lock.
+ * A chain of one bucket fits each part without overflow; a longer one
+ * is counted first, so that every overflow bucket is allocated before
+ * anything changes and a failure leaves everything as it was. The old
+ * slots stay as they were (frozen); long keys' nodes are shared by both
+ * tables.
  */
 static int move_bucket(struct impl *im, struct table *t, size_t i,
 		       struct table *n)
 {
 	struct bucket *b = &t->b[i], *bb, *spare = NULL;
-	size_t cnt[2] = {0, 0}, need;
-	struct filler f[2] = {{&n->b[i], 0, 0, 0},
-			      {&n->b[i + t->mask + 1], 0, 0, 0}};
+	size_t cnt[GROW_MAX] = {0}, need = 0, parts, shift;
+	struct filler f[GROW_MAX];
 	uint64_t c;
 
+	shift = (size_t)__builtin_ctzll(t->mask + 1);
+	parts = (n->mask + 1) >> shift;
 	bucket_lock(b);
 	c = atomic_load_explicit(&b->ctrl, memory_order_relaxed);
 	if (c & MOVED) {
@@ -688,10 +726,10 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 						       atomic_load_explicit(
 							       &bb->s[s].kw,
 							       memory_order_relaxed)) &
-					     n->mask) != i]++;
+					     n->mask) >> shift]++;
 		}
-		need = (cnt[0] ? (cnt[0] - 1) / SLOTS : 0) +
-		       (cnt[1] ? (cnt[1] - 1) / SLOTS : 0);
+		for (size_t k = 0; k < parts; k++)
+			need += cnt[k] ? (cnt[k] - 1) / SLOTS : 0;
 		atomic_fetch_add_explicit(&n->nover, need,
 					  memory_order_relaxed);
 		/* A failure below overcounts nover: a free then walks. */
@@ -710,6 +748,8 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 	}
 
 	/* Fill the new chains; nobody reads them before MOVED is set. */
+	for (size_t k = 0; k < parts; k++)
+		f[k] = (struct filler){&n->b[i + (k << shift)], 0, 0, 0};
 	for (bb = b; bb;
 	     bb = atomic_load_explicit(&bb->over, memory_order_relaxed)) {
 		uint64_t cc = atomic_load_explicit(&bb->ctrl,
@@ -726,14 +766,14 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 			kw = atomic_load_explicit(&bb->s[s].kw,
 						  memory_order_relaxed);
 			h = slot_hash(im, mt, kw);
-			filler_put(&f[(h & n->mask) != i], &spare, tag_of(h),
-				   mt, kw,
+			filler_put(&f[(h & n->mask) >> shift], &spare,
+				   tag_of(h), mt, kw,
 				   atomic_load_explicit(&bb->s[s].value,
 							memory_order_relaxed));
 		}
 	}
-	filler_flush(&f[0]);
-	filler_flush(&f[1]);
+	for (size_t k = 0; k < parts; k++)
+		filler_flush(&f[k]);
 
 	/* Release: whoever sees MOVED sees the new chains. */
 	atomic_store_explicit(&b->ctrl, c | MOVED, memory_order_release);
@@ -753,7 +793,7 @@ static void grow(struct impl *im)
 	t = atomic_load_explicit(&im->table, memory_order_acquire);
 	n = t ? atomic_load_explicit(&t->next, memory_order_acquire) : NULL;
 	if (t && !n && over_full(im, t) &&
-	    (n = table_new(2 * (t->mask + 1))) != NULL) {
+	    (n = table_new(grown(t->mask + 1))) != NULL) {
 		atomic_store_explicit(&n->prev, t, memory_order_relaxed);
 		atomic_store_explicit(&t->next, n, memory_order_release);
 	}
@@ -791,8 +831,8 @@ static int install(struct impl *im)
 }
 
 /* Locks key's chain in the table that holds it now; NULL: no table. */
-static struct bucket *lock_home(struct impl *im, uint64_t h,
-				struct table **tp)
+static inline __attribute__((always_inline)) struct bucket *
+lock_home(struct impl *im, uint64_t h, struct table **tp)
 {
 	struct table *t = atomic_load_explicit(&im->table,
 					       memory_order_acquire);
@@ -801,6 +841,8 @@ static struct bucket *lock_home(struct impl *im, uint64_t h,
 		struct bucket *b = &t->b[h & t->mask];
 		uint64_t c;
 
+		/* The second line's miss overlaps the locked first's. */
+		__builtin_prefetch((char *)b + LINE, 1);
 		bucket_lock(b);
 		c = atomic_load_explicit(&b->ctrl, memory_order_relaxed);
 		if (!(c & (MOVED | DEAD))) {
@@ -824,8 +866,9 @@ struct pos {
  * Under the chain's lock: finds p's key (at), the first free slot
  * (hole) and the chain's last bucket.
  */
-static bool chain_find(struct bucket *b, const struct probe *p,
-		       struct pos *at, struct pos *hole, struct bucket **last)
+static inline __attribute__((always_inline)) bool
+chain_find(struct bucket *b, const struct probe *p, struct pos *at,
+	   struct pos *hole, struct bucket **last)
 {
 	hole->b = NULL;
 	for (;;) {
@@ -833,8 +876,9 @@ static bool chain_find(struct bucket *b, const struct probe *p,
 						  memory_order_relaxed);
 		uint64_t meta = atomic_load_explicit(&b->meta,
 						     memory_order_relaxed);
+		uint64_t mm;
 
-		for (uint64_t mm = match(c, p->tag); mm; mm &= mm - 1) {
+		for (mm = match(c, p->tag); mm; mm &= mm - 1) {
 			int i = __builtin_ctzll(mm) >> 3;
 			uint64_t kw = atomic_load_explicit(
 				&b->s[i].kw, memory_order_relaxed);
@@ -845,11 +889,10 @@ static bool chain_find(struct bucket *b, const struct probe *p,
 				return true;
 			}
 		}
-		for (int i = 0; !hole->b && i < SLOTS; i++)
-			if (!(c >> (8 * i) & 0xff)) {
-				hole->b = b;
-				hole->i = i;
-			}
+		if (!hole->b && (mm = match(c, 0)) != 0) {
+			hole->b = b;
+			hole->i = __builtin_ctzll(mm) >> 3;
+		}
 		*last = b;
 		if (!(meta & META_OVER))
 			return false;
@@ -857,22 +900,16 @@ static bool chain_find(struct bucket *b, const struct probe *p,
 	}
 }
 
-/* Empties slot at; returns the long key's node to retire, or NULL. */
-static struct knode *unlink_slot(struct table *t, struct pos at)
+/*
+ * A long key's node, just unlinked from t: clears its frozen copy in a
+ * table still moving into t, and returns it to retire.
+ */
+static __attribute__((noinline)) struct knode *unlink_node(struct table *t,
+							   struct pos at)
 {
-	uint64_t c = atomic_load_explicit(&at.b->ctrl, memory_order_relaxed);
-	uint64_t meta = atomic_load_explicit(&at.b->meta,
-					     memory_order_relaxed);
-	struct knode *k;
-	struct table *p;
-
-	/* One store: the tag goes and the version moves. */
-	atomic_store_explicit(&at.b->ctrl, bump(c & ~(0xffull << (8 * at.i))),
-			      memory_order_release);
-	if (meta_at(meta, at.i) != LONG)
-		return NULL;
-	k = (struct knode *)(uintptr_t)atomic_load_explicit(
+	struct knode *k = (struct knode *)(uintptr_t)atomic_load_explicit(
 		&at.b->s[at.i].kw, memory_order_relaxed);
+	struct table *p;
 
 	/* Its frozen copy in a table still moving into this one. */
 	p = atomic_load_explicit(&t->prev, memory_order_acquire);
@@ -887,14 +924,31 @@ static struct knode *unlink_slot(struct table *t, struct pos at)
 	return k;
 }
 
-/* Fills hole (or a new overflow bucket) with p's key and value. */
-static int insert_slot(struct impl *im, struct table *t, struct pos hole,
-		       struct bucket *last, const struct probe *p, void *value,
-		       bool *grow_now)
+/* Empties slot at; returns the long key's node to retire, or NULL. */
+static inline struct knode *unlink_slot(struct table *t, struct pos at)
+{
+	uint64_t c = atomic_load_explicit(&at.b->ctrl, memory_order_relaxed);
+	uint64_t meta = atomic_load_explicit(&at.b->meta,
+					     memory_order_relaxed);
+
+	/* One store: the tag goes and the version moves. */
+	atomic_store_explicit(&at.b->ctrl, bump(c & ~(0xffull << (8 * at.i))),
+			      memory_order_release);
+	if (__builtin_expect(meta_at(meta, at.i) != LONG, 1))
+		return NULL;
+	return unlink_node(t, at);
+}
+
+/*
+ * What insert_slot needs that a short key with a hole does not: the
+ * long key's node (*kw), an overflow bucket (hole). Allocates both
+ * before changing anything.
+ */
+static __attribute__((noinline)) int
+insert_prepare(struct table *t, struct pos *hole, struct bucket *last,
+	       const struct probe *p, uint64_t *kw)
 {
 	struct knode *k = NULL;
-	uint64_t c, meta, adds, kw = p->word;
-	unsigned mt = (unsigned)p->len;
 
 	if (p->len > SHORT_MAX) {
 		k = map_alloc(sizeof *k + p->len, 0);
@@ -903,10 +957,9 @@ static int insert_slot(struct impl *im, struct table *t, struct pos hole,
 		k->hash = p->hash;
 		k->len = p->len;
 		memcpy(k->key, p->key, p->len);
-		kw = (uint64_t)(uintptr_t)k;
-		mt = LONG;
+		*kw = (uint64_t)(uintptr_t)k;
 	}
-	if (!hole.b) {
+	if (!hole->b) {
 		struct bucket *ob = bucket_new();
 
 		if (!ob) {
@@ -921,9 +974,28 @@ static int insert_slot(struct impl *im, struct table *t, struct pos hole,
 				META_OVER,
 			memory_order_release);
 		atomic_fetch_add_explicit(&t->nover, 1, memory_order_relaxed);
-		hole.b = ob;
-		hole.i = 0;
-		*grow_now = true;
+		hole->b = ob;
+		hole->i = 0;
+	}
+	return 0;
+}
+
+/* Fills hole (or a new overflow bucket) with p's key and value. */
+static inline __attribute__((always_inline)) int
+insert_slot(struct impl *im, struct table *t, struct pos hole,
+	    struct bucket *last, const struct probe *p, void *value,
+	    bool *grow_now)
+{
+	uint64_t c, meta, adds, kw = p->word;
+	unsigned mt = p->len > SHORT_MAX ? LONG : (unsigned)p->len;
+
+	if (__builtin_expect(!hole.b || p->len > SHORT_MAX, 0)) {
+		bool full = !hole.b;
+
+		if (insert_prepare(t, &hole, last, p, &kw) != 0)
+			return ENOMEM;
+		/* A new overflow bucket asks for growth at once. */
+		*grow_now = full;
 	}
 
 	/* Slot, meta, then tag and version in one release store. */
@@ -1192,8 +1264,10 @@ static bool range_bucket(struct table *t, size_t i,
 		struct table *n = atomic_load_explicit(&t->next,
 						       memory_order_acquire);
 
-		return range_bucket(n, i, fn, arg) &&
-		       range_bucket(n, i + t->mask + 1, fn, arg);
+		for (size_t j = i; j <= n->mask; j += t->mask + 1)
+			if (!range_bucket(n, j, fn, arg))
+				return false;
+		return true;
 	}
 	if (c & DEAD)
 		return true;
