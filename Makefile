@@ -77,10 +77,14 @@ demo: build
 	@bash scripts/demo.sh $(BUILD)/release
 
 # The peers the benchmarks compare with; one that is missing is skipped.
-BENCH_PACKAGES = libglib2.0-dev golang-go
+BENCH_PACKAGES = libglib2.0-dev golang-go libck-dev liburcu-dev libtbb-dev \
+	libabsl-dev libcuckoo-dev gnuplot-nox
 
 bench-deps: deps
-	@if ! pkg-config --exists glib-2.0 || ! command -v go >/dev/null; then \
+	@if ! pkg-config --exists glib-2.0 ck liburcu-memb tbb \
+		absl_flat_hash_map || ! command -v go >/dev/null || \
+		! command -v gnuplot >/dev/null || \
+		[ ! -f /usr/include/libcuckoo/cuckoohash_map.hh ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "bench: installing $(BENCH_PACKAGES)"; \
 			{ apt-get update -qq && \

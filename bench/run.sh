@@ -11,7 +11,10 @@
 # most half of Go's time), gives the x/sync target rows' ratios to Go,
 # and sets the C sizes beside Go's. --quick makes every part one short
 # repetition; --json DIR keeps bench_core.json, bench_sync.json,
-# bench_runtime.json, bench_xsync.json and go.tsv in DIR.
+# bench_runtime.json, bench_xsync.json and go.tsv in DIR. At the end,
+# apart from all of that, the map comparison: bench_map with Go's side
+# from run_go.sh --map (and with --json DIR, bench_map.json, go_map.tsv
+# and the chart bench_map.png there).
 set -eu
 
 usage() {
@@ -249,3 +252,22 @@ END {
 		    cell(f[5], f[6]), cell(f[7], f[8]), go
 	}
 }' "$tmp/go.tsv" "$tmp/merge.tsv"
+
+# The map comparison, apart from everything above: bench_map with Go's
+# figures of the same workloads (run_go.sh --map) beside each row, and
+# with --json DIR its JSON, Go's TSV and the talk's chart kept in DIR.
+mapb=$build/bench/bench_map
+echo
+if [ -x "$mapb" ]; then
+	sh "$here/run_go.sh" --map $quick --tsv "$tmp/go_map.tsv"
+	echo
+	"$mapb" $quick --go "$tmp/go_map.tsv" --json "$tmp/map.json"
+	if [ -n "$keep" ]; then
+		cp "$tmp/map.json" "$keep/bench_map.json"
+		cp "$tmp/go_map.tsv" "$keep/go_map.tsv"
+		sh "$here/map_chart.sh" "$keep/bench_map.json" \
+			"$keep/bench_map.png"
+	fi
+else
+	echo "run.sh: $mapb not found, the map comparison skipped"
+fi
