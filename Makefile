@@ -14,7 +14,7 @@ DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
 NEEDED = cmake gcc clang pkg-config curl spin
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan check-models demo bench bench-deps install clean
+	check-asan check-models check-fuzz demo bench bench-deps install clean
 
 all: build
 
@@ -46,11 +46,12 @@ build: deps
 
 # Four builds, each running the whole suite: gcc with futex; clang with
 # the parking-lot wait layer; ThreadSanitizer; AddressSanitizer with
-# UBSan and LeakSanitizer. Then the spin models of the state machines.
+# UBSan and LeakSanitizer. Then the spin models of the state machines,
+# and the fuzz targets for a short while.
 check: deps
 	@$(MAKE) --no-print-directory check-release check-fallback \
-		check-tsan check-asan check-models
-	@echo "check: all four builds and the models passed"
+		check-tsan check-asan check-models check-fuzz
+	@echo "check: all four builds, the models and the fuzzers passed"
 
 check-models: deps
 	sh models/check.sh $(BUILD)/models
@@ -72,6 +73,20 @@ check-asan: deps
 	cd $(BUILD)/asan && \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+
+# libFuzzer (clang, with ASan and UBSan): each target runs FUZZ_TIME
+# seconds from an empty corpus kept in the build folder.
+FUZZ_TIME ?= 20
+check-fuzz: deps
+	cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang \
+		-DGS_SANITIZE=address -DGS_BUILD_FUZZ=ON -DGS_BUILD_TESTS=OFF \
+		-DGS_BUILD_BENCH=OFF -DGS_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzz_map >/dev/null
+	mkdir -p $(BUILD)/fuzz/corpus-map
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+		$(BUILD)/fuzz/tests/fuzz/fuzz_map -max_total_time=$(FUZZ_TIME) \
+		$(BUILD)/fuzz/corpus-map >$(BUILD)/fuzz/fuzz_map.log 2>&1; \
+		st=$$?; tail -n 3 $(BUILD)/fuzz/fuzz_map.log; exit $$st
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release

@@ -9,6 +9,7 @@
 #include "gosync/context.h"
 #include "gosync/errgroup.h"
 #include "gosync/locker.h"
+#include "gosync/map.h"
 #include "gosync/mutex.h"
 #include "gosync/once.h"
 #include "gosync/runtime.h"

@@ -7,8 +7,10 @@
 #define GS_INTROSPECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gosync/context.h>
+#include <gosync/map.h>
 #include <gosync/semaphore.h>
 #include <gosync/singleflight.h>
 
@@ -27,5 +29,20 @@ int gs__semaphore_waiters(gs_semaphore_t *s);
 
 /* How much weight of s is held right now. */
 int64_t gs__semaphore_held(gs_semaphore_t *s);
+
+/*
+ * Lets the next n allocations of every map succeed and fails the rest
+ * (ENOMEM), until called again; -1 lets all succeed.
+ */
+void gs__map_fail_allocs(long n);
+
+/* How many allocations the maps asked for on the calling thread. */
+size_t gs__map_allocs(void);
+
+/* How many entries m's table holds in its buckets' slots (0: none). */
+size_t gs__map_capacity(gs_map_t *m);
+
+/* The seed of m's hash (0 before its first insertion). */
+uint64_t gs__map_seed(gs_map_t *m);
 
 #endif

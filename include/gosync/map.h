@@ -34,13 +34,11 @@ extern "C" {
 #endif
 
 typedef struct gs_map {
-	/* Private: every field belongs to src/sync/map.c. */
+	/* Private: src/sync/map.c's state, allocated on first insertion. */
 	void *impl_;
-	uint32_t lock_;
-	uint32_t pad_;
 } gs_map_t;
 
-#define GS_MAP_INIT {0, 0, 0}
+#define GS_MAP_INIT {0}
 
 /*
  * gs_map_load returns true and sets *value (if value is not NULL) when
@@ -96,8 +94,10 @@ bool gs_map_compare_and_delete(gs_map_t *m, const void *key, size_t len,
  * gs_map_range calls fn(key, len, value, arg) for the map's entries
  * until fn returns false. Every key present for the whole walk is
  * visited exactly once; a key stored or deleted during the walk may or
- * may not be. fn may call any operation on m. The key bytes passed to
- * fn are valid only until fn returns.
+ * may not be (and one deleted and stored again may be seen twice). fn
+ * may call any operation on m, and runs on the caller's thread with no
+ * lock held; a long fn delays the freeing of every map's removed
+ * entries. The key bytes passed to fn are valid only until fn returns.
  */
 void gs_map_range(gs_map_t *m,
                   bool (*fn)(const void *key, size_t len, void *value,

@@ -5,14 +5,47 @@
  *
  * A reader brackets its lock-free reads with gs__epoch_enter and
  * gs__epoch_exit; a writer that unlinks an object hands it to
- * gs__epoch_retire instead of freeing it, and it is freed once no reader
- * that could have seen it is still inside. Threads join by themselves
- * on first use and leave at thread exit; nobody registers.
+ * gs__epoch_retire (or, allocation-free, gs__epoch_retire_entry)
+ * instead of freeing it, and it is freed once no reader that could have
+ * seen it is still inside. Threads join by themselves on first use and
+ * leave at thread exit; nobody registers.
+ *
+ * Enter and exit are inline: after a thread's first call they are a
+ * thread-local depth count and a store of the thread's epoch word, with
+ * no fence where the system has an asymmetric barrier (epoch.c says
+ * why that is enough).
  */
 #ifndef GS_RUNTIME_EPOCH_H
 #define GS_RUNTIME_EPOCH_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/platform.h"
+
+/*
+ * What an object to be freed later carries inside itself, so that
+ * retiring it needs no allocation. fn frees the object that holds it.
+ */
+struct gs__epoch_entry {
+	struct gs__epoch_entry *next;
+	void (*fn)(struct gs__epoch_entry *e);
+};
+
+/* The part of a thread's record that the inline fast paths touch. */
+struct gs__epoch_record {
+	_Atomic uint64_t local; /* 0 outside, else the epoch entered in */
+	unsigned depth;         /* section nesting, owner only */
+};
+
+extern _Atomic uint64_t gs__epoch_now;
+extern _Atomic bool gs__epoch_fence; /* readers must fence (no barrier) */
+extern _Thread_local struct gs__epoch_record *gs__epoch_self
+	__attribute__((tls_model("initial-exec")));
+
+int gs__epoch_enter_slow(void);
 
 /*
  * gs__epoch_enter starts a read-side section on the calling thread;
@@ -20,16 +53,57 @@
  * entered) only when the thread's record cannot be allocated on first
  * use, 0 otherwise.
  */
-int gs__epoch_enter(void);
+static inline int gs__epoch_enter(void)
+{
+	struct gs__epoch_record *r = gs__epoch_self;
+
+	if (__builtin_expect(r == NULL, 0))
+		return gs__epoch_enter_slow();
+	if (r->depth++ == 0) {
+		atomic_store_explicit(&r->local,
+				      atomic_load_explicit(&gs__epoch_now,
+							   memory_order_relaxed),
+				      memory_order_relaxed);
+		/*
+		 * The store must be seen before this section's loads: the
+		 * advance's asymmetric barrier orders it, so only the
+		 * compiler needs holding back; without that barrier, this
+		 * fence pairs with the one in epoch.c's try_advance.
+		 */
+		if (atomic_load_explicit(&gs__epoch_fence,
+					 memory_order_relaxed))
+			atomic_thread_fence(memory_order_seq_cst);
+		else
+			atomic_signal_fence(memory_order_seq_cst);
+	}
+	return 0;
+}
 
 /* gs__epoch_exit ends the innermost section of the calling thread. */
-void gs__epoch_exit(void);
+static inline void gs__epoch_exit(void)
+{
+	struct gs__epoch_record *r = gs__epoch_self;
+
+	if (__builtin_expect(r == NULL || r->depth == 0, 0))
+		gs__misuse("epoch", "exit without enter");
+	if (--r->depth == 0)
+		/* Release: this section's loads happen before any free. */
+		atomic_store_explicit(&r->local, 0, memory_order_release);
+}
 
 /*
- * gs__epoch_retire arranges for free_fn(p) to run once every section
- * that was open when it was called has ended. Called inside or outside
- * a section. If no memory is left to record it, it waits for the readers
- * (gs__epoch_barrier) and frees p at once, so nothing is ever lost.
+ * gs__epoch_retire_entry arranges for e->fn(e) to run, with fn as
+ * given, once every section that was open when it was called has ended.
+ * Called inside or outside a section; never allocates, never blocks.
+ */
+void gs__epoch_retire_entry(struct gs__epoch_entry *e,
+			    void (*fn)(struct gs__epoch_entry *e));
+
+/*
+ * gs__epoch_retire is the same for an object with no entry inside: it
+ * allocates one. If no memory is left for it, it waits for the readers
+ * (gs__epoch_barrier) and frees p at once, which is misuse inside a
+ * section (the caller would wait for itself).
  */
 void gs__epoch_retire(void *p, void (*free_fn)(void *p));
 

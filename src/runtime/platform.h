@@ -5,6 +5,7 @@
 #ifndef GS_RUNTIME_PLATFORM_H
 #define GS_RUNTIME_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -24,6 +25,22 @@ uint32_t gs__thread_id(void);
 
 /* gs__ncpu returns the number of CPUs the process may run on, cached. */
 int gs__ncpu(void);
+
+/*
+ * gs__barrier_init readies gs__barrier_all and says whether the system
+ * has one; call it once before the first gs__barrier_all. With it, a
+ * thread that runs gs__barrier_all makes every other thread of the
+ * process pass a full memory barrier before it returns, so those
+ * threads' hot paths need no fence of their own (membarrier on Linux).
+ */
+bool gs__barrier_init(void);
+void gs__barrier_all(void);
+
+/*
+ * gs__random64 returns 64 bits from the system's random source, or, if
+ * it fails, a mix of the clock, an address and a counter.
+ */
+uint64_t gs__random64(void);
 
 /* gs__spin_pause tells the CPU that the caller is spinning. */
 static inline void gs__spin_pause(void)
