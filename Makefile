@@ -9,12 +9,13 @@ CTEST    = ctest --output-on-failure --timeout 120 -j$(JOBS)
 
 # What the builds, tests and demo need, as Debian packages.
 DEB_PACKAGES = cmake make gcc clang pkg-config curl libmicrohttpd-dev \
-	libclang-rt-dev spin
+	libclang-rt-dev spin doxygen
 # Each command or file whose absence means the packages are missing.
-NEEDED = cmake gcc clang pkg-config curl spin
+NEEDED = cmake gcc clang pkg-config curl spin doxygen
 
 .PHONY: all deps build check check-release check-fallback check-tsan \
-	check-asan check-models check-fuzz demo bench bench-deps install clean
+	check-asan check-models check-fuzz check-consumer docs demo bench \
+	bench-deps install clean
 
 all: build
 
@@ -47,11 +48,15 @@ build: deps
 # Four builds, each running the whole suite: gcc with futex; clang with
 # the parking-lot wait layer; ThreadSanitizer; AddressSanitizer with
 # UBSan and LeakSanitizer. Then the spin models of the state machines,
-# and the fuzz targets for a short while.
+# an outside project built against an install of the release build,
+# the API reference with the guide's code, and the fuzz targets for a
+# short while.
 check: deps
 	@$(MAKE) --no-print-directory check-release check-fallback \
-		check-tsan check-asan check-models check-fuzz
-	@echo "check: all four builds, the models and the fuzzers passed"
+		check-tsan check-asan check-models check-fuzz check-consumer \
+		docs
+	@echo "check: all four builds, the models, the fuzzers, the" \
+		"consumer and the docs passed"
 
 check-models: deps
 	sh models/check.sh $(BUILD)/models
@@ -74,6 +79,22 @@ check-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
+# An install into a temporary prefix, used by tests/consumer through
+# find_package and through pkg-config; see scripts/check-consumer.sh.
+check-consumer: deps
+	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	bash scripts/check-consumer.sh $(BUILD)/release
+
+# The API reference, HTML in $(BUILD)/docs (index.html), from the
+# headers through Doxyfile; any Doxygen warning fails. Then the checks
+# that it lists every public name and that the code of docs/*.md
+# compiles.
+docs: deps
+	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs
+	GS_DOCS_OUT=$(BUILD)/docs doxygen Doxyfile
+	sh docs/check-reference.sh $(BUILD)/docs
+	sh docs/check-snippets.sh $(BUILD)/docs/snippets docs/*.md
+
 # libFuzzer (clang, with ASan and UBSan): each target runs FUZZ_TIME
 # seconds from an empty corpus kept in the build folder.
 FUZZ_TIME ?= 20
@@ -91,27 +112,35 @@ check-fuzz: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)/release
 
-# The peers the benchmarks compare with; one that is missing is skipped.
-BENCH_PACKAGES = libglib2.0-dev golang-go libck-dev liburcu-dev libtbb-dev \
-	libabsl-dev libcuckoo-dev gnuplot-nox
+# The peers the benchmarks compare with, Go and x/sync for Go's own
+# figures, and gnuplot for the report's charts; one that is missing is
+# skipped, with a line saying so. bench/run.sh reads this list to give
+# their versions in the report.
+BENCH_PACKAGES = libglib2.0-dev libck-dev liburcu-dev libtbb-dev \
+	libabsl-dev libcuckoo-dev g++ golang-go golang-golang-x-sync-dev \
+	gnuplot-nox
 
 bench-deps: deps
-	@if ! pkg-config --exists glib-2.0 ck liburcu-memb tbb \
-		absl_flat_hash_map || ! command -v go >/dev/null || \
-		! command -v gnuplot >/dev/null || \
-		[ ! -f /usr/include/libcuckoo/cuckoohash_map.hh ]; then \
+	@missing=""; \
+	for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f '$${Status}' $$p 2>/dev/null | \
+			grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "bench: installing $(BENCH_PACKAGES)"; \
+			echo "bench: installing$$missing"; \
 			{ apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				$(BENCH_PACKAGES) >/dev/null; } || \
+				$$missing >/dev/null; } || \
 				echo "bench: peers not installed; they are skipped"; \
 		else \
 			echo "bench: for every peer run:"; \
-			echo "  sudo apt-get install -y $(BENCH_PACKAGES)"; \
+			echo "  sudo apt-get install -y$$missing"; \
 		fi; \
 	fi
 
+# Every bench_* program, then Go's; results, CSV, charts and report.md
+# in bench/results/ (bench/run.sh says what each file holds).
 bench: bench-deps
 	$(call configure,release,gcc,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	@bash bench/run.sh $(BUILD)/release

@@ -31,9 +31,12 @@
 #define TASK_BATCH  BENCH_TASK_BATCH
 
 struct row {
+	const char *group;
 	const char *workload;
 	const struct bench *gs;
 	const struct bench *peer;
+	/* Go's benchmark of the workload, as run_go.sh names it, or NULL. */
+	const char *go;
 };
 
 /* Mutex bodies. */
@@ -215,13 +218,13 @@ static const struct bench b_pt_thread = {
         .body = bench_body_pthread_spawn, .ctx = NULL};
 
 static const struct row rows[] = {
-        {"mutex uncontended", &b_gs_mutex_1, &b_pt_mutex_1},
-        {"mutex contended", &b_gs_mutex_2, &b_pt_mutex_2},
-        {"mutex work", &b_gs_work_2, &b_pt_work_2},
-        {"once done path", &b_gs_once_1, &b_pt_once_1},
-        {"once done path", &b_gs_once_2, &b_pt_once_2},
-        {"task waitgroup_go+wait", &b_gs_wg, &b_pt_thread},
-        {"task go+counter+wait", &b_gs_go, &b_pt_thread},
+        {"mutex", "mutex uncontended", &b_gs_mutex_1, &b_pt_mutex_1, NULL},
+        {"mutex", "mutex contended", &b_gs_mutex_2, &b_pt_mutex_2, "Mutex"},
+        {"mutex", "mutex work", &b_gs_work_2, &b_pt_work_2, "MutexWork"},
+        {"once", "once done path", &b_gs_once_1, &b_pt_once_1, NULL},
+        {"once", "once done path", &b_gs_once_2, &b_pt_once_2, "Once"},
+        {"task", "task waitgroup_go+wait", &b_gs_wg, &b_pt_thread, NULL},
+        {"task", "task go+counter+wait", &b_gs_go, &b_pt_thread, NULL},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -241,40 +244,20 @@ static void print_row(const struct row *r, const struct result *gs,
 	fflush(stdout);
 }
 
-static int write_json(const char *path, int cores, int reps, double target,
-                      const struct result *gs, const struct result *peer)
+static void record_row(const struct row *r, const struct result *gs,
+                       const struct result *peer)
 {
-	FILE *f = fopen(path, "w");
+	struct bench_rec rec = {.group = r->group,
+	                        .workload = r->workload,
+	                        .threads = r->gs->threads,
+	                        .impl = r->gs->name,
+	                        .side = "gosync",
+	                        .go = r->go};
 
-	if (f == NULL) {
-		fprintf(stderr, "bench_core: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	fprintf(f,
-	        "{\n  \"benchmark\": \"bench_core\",\n"
-	        "  \"cores\": %d,\n  \"repetitions\": %d,\n"
-	        "  \"target_ms\": %.6g,\n  \"rows\": [\n",
-	        cores, reps, target / 1e6);
-	for (size_t i = 0; i < NROWS; i++) {
-		fprintf(f,
-		        "    {\"workload\": \"%s\", \"threads\": %d,\n"
-		        "     \"gosync\": ",
-		        rows[i].workload, rows[i].gs->threads);
-		bench_json_side(f, rows[i].gs->name, &gs[i]);
-		fprintf(f, ",\n     \"peer\": ");
-		bench_json_side(f, rows[i].peer->name, &peer[i]);
-		fprintf(f,
-		        ",\n     \"ratio_median\": %.6g, "
-		        "\"ratio_min\": %.6g}%s\n",
-		        gs[i].median / peer[i].median, gs[i].min / peer[i].min,
-		        i + 1 < NROWS ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_core: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	return 0;
+	bench_record(&rec, gs);
+	rec.impl = r->peer->name;
+	rec.side = "pthreads";
+	bench_record(&rec, peer);
 }
 
 int main(int argc, char **argv)
@@ -324,12 +307,11 @@ int main(int argc, char **argv)
 			                        o.target_ns);
 		gs[i] = bench_measure(rows[i].gs, o.reps, o.target_ns);
 		print_row(&rows[i], &gs[i], &peer[i]);
+		record_row(&rows[i], &gs[i], &peer[i]);
 	}
 	printf("\n(%d cores; the pthread_create+join figure is one "
 	       "measurement, shown on both task rows)\n",
 	       cores);
 
-	if (o.json != NULL)
-		return write_json(o.json, cores, o.reps, o.target_ns, gs, peer);
-	return 0;
+	return bench_json_write(&o);
 }

@@ -989,50 +989,45 @@ static void print_matrix(const struct keyset *ks, size_t nks)
 	}
 }
 
-static int write_json(const char *path, int cores, const struct bench_opts *o)
+/* Each map's family, the schema's side ("gosync" for the library). */
+static const char *const peer_side[NPEERS] = {
+        "gosync", "pthreads", "GLib", "CK", "urcu", "TBB", "Abseil",
+        "libcuckoo"};
+
+/*
+ * Keeps every cell for bench_json_write (schema gosync-bench/1): the
+ * group is the table (map-1000, map-100000, map-go, map-mixes), go
+ * names Go's sync.Map figure of the row as run_go.sh writes it.
+ */
+static void record_all(void)
 {
-	static const char *const sec[] = {"anchors", "go", "mixes"};
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", bench_prog, path,
-		        strerror(errno));
-		return 1;
-	}
-	fprintf(f,
-	        "{\n  \"benchmark\": \"bench_map\",\n"
-	        "  \"cores\": %d,\n  \"repetitions\": %d,\n"
-	        "  \"target_ms\": %.6g,\n  \"go\": \"%s\",\n  \"rows\": [\n",
-	        cores, o->reps, o->target_ns / 1e6, go_version);
 	for (size_t i = 0; i < nrows; i++) {
-		const char *sep = "";
+		const struct row *w = &rows[i];
+		char group[32], go[160] = "";
+		struct bench_rec rec = {0};
 
-		fprintf(f,
-		        "    {\"workload\": \"%s\", \"keys\": %zu, "
-		        "\"threads\": %d, \"section\": \"%s\", \"gosync\": ",
-		        rows[i].workload, rows[i].ks->n, rows[i].threads,
-		        sec[rows[i].section]);
-		if (cells[i][0].have)
-			bench_json_side(f, peers[0].name, &cells[i][0].r);
+		if (w->section == SEC_ANCHORS)
+			snprintf(group, sizeof(group), "map-%zu", w->ks->n);
 		else
-			fprintf(f, "null");
-		fprintf(f, ", \"peers\": [");
-		for (size_t c = 1; c < NCOLS; c++) {
+			snprintf(group, sizeof(group), "%s",
+			         w->section == SEC_GO ? "map-go"
+			                              : "map-mixes");
+		if (w->go[0] != '\0')
+			snprintf(go, sizeof(go), "%s/%s", w->go,
+			         w->section == SEC_GO ? go_upstream[1]
+			                              : go_ours[1]);
+		rec.group = group;
+		rec.workload = w->workload;
+		rec.threads = w->threads;
+		rec.go = go[0] != '\0' ? go : NULL;
+		for (size_t c = 0; c < NPEERS; c++) {
 			if (!cells[i][c].have)
 				continue;
-			fprintf(f, "%s", sep);
-			bench_json_side(f, col_name(c), &cells[i][c].r);
-			sep = ", ";
+			rec.impl = peers[c].name;
+			rec.side = peer_side[c];
+			bench_record(&rec, &cells[i][c].r);
 		}
-		fprintf(f, "]}%s\n", i + 1 == nrows ? "" : ",");
 	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", bench_prog, path,
-		        strerror(errno));
-		return 1;
-	}
-	return 0;
 }
 
 /*
@@ -1101,10 +1096,15 @@ int main(int argc, char **argv)
 	       "(Go's RunParallel)\n");
 	printf("peer / gosync: ratio of medians (of mins); above 1 = "
 	       "gosync faster\n");
-	for (size_t c = 0; c < NPEERS; c++)
-		if (peers[c].impl == NULL)
-			printf("skipped: %s: %s at configure time\n",
-			       peers[c].name, peers[c].missing);
+	for (size_t c = 0; c < NPEERS; c++) {
+		char why[160];
+
+		if (peers[c].impl != NULL)
+			continue;
+		snprintf(why, sizeof(why), "%s: %s at configure time",
+		         peers[c].name, peers[c].missing);
+		bench_skip(why);
+	}
 	if (go == NULL)
 		printf("skipped: Go's rows (no --go FILE from run_go.sh "
 		       "--map)\n");
@@ -1145,7 +1145,6 @@ int main(int argc, char **argv)
 	       "the row on this many threads)\n");
 	for (size_t k = 0; k < 2; k++)
 		keyset_free(&ks[k]);
-	if (o.json != NULL)
-		return write_json(o.json, cores, &o);
-	return 0;
+	record_all();
+	return bench_json_write(&o);
 }

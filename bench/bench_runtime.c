@@ -612,52 +612,34 @@ static void print_targets(const struct result *gs)
 	       "machine, beside these rows and judges it\n");
 }
 
-static void json_row(FILE *f, const struct row *r, const struct result *gs,
-                     const struct result *peer, bool last)
+/*
+ * The rows for bench_json_write. Spawn and context rows carry the name
+ * of Go's benchmark of their workload, which is their own; a context
+ * row's target is half of Go's time.
+ */
+static void record_row(const struct row *r, const struct result *gs,
+                       const struct result *peer)
 {
-	static const char *const section[] = {"spawn", "context", "after"};
+	static const char *const group[] = {"spawn", "context", "after"};
+	struct bench_rec rec = {
+	        .group = group[r->section],
+	        .workload = r->workload,
+	        .threads = row_threads(r),
+	        .impl = r->gs != NULL ? r->gs->name : "gs_ctx_after_func",
+	        .side = "gosync",
+	        .go = r->section != AFTER ? r->workload : NULL,
+	        .unit = r->gs != NULL ? "ns/op" : "ns",
+	        .target_ns = r->task_target ? TASK_TARGET_NS : 0,
+	        .target_go = r->section == CONTEXT ? 0.5 : 0,
+	};
 
-	fprintf(f, "    {\"workload\": \"%s\", \"threads\": %d, \"gosync\": ",
-	        r->workload, row_threads(r));
-	bench_json_side(f, r->gs != NULL ? r->gs->name : "gs_ctx_after_func",
-	                gs);
-	fprintf(f, ", \"peer\": ");
-	if (r->peer != NULL)
-		bench_json_side(f, r->peer->name, peer);
-	else
-		fprintf(f, "null");
-	fprintf(f, ", \"unit\": \"%s\", \"section\": \"%s\"}%s\n",
-	        r->gs != NULL ? "ns/op" : "ns", section[r->section],
-	        last ? "" : ",");
-}
-
-/* One row to a line, so that run.sh can read it back with sed. */
-static int write_json(const char *path, int cores, const struct bench_opts *o,
-                      int samples, const struct result *gs,
-                      const struct result *peer)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "bench_runtime: %s: %s\n", path,
-		        strerror(errno));
-		return 1;
-	}
-	fprintf(f,
-	        "{\n  \"benchmark\": \"bench_runtime\",\n"
-	        "  \"cores\": %d,\n  \"repetitions\": %d,\n"
-	        "  \"target_ms\": %.6g,\n  \"latency_samples\": %d,\n"
-	        "  \"rows\": [\n",
-	        cores, o->reps, o->target_ns / 1e6, samples);
-	for (size_t i = 0; i < NROWS; i++)
-		json_row(f, &rows[i], &gs[i], &peer[i], i + 1 == NROWS);
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_runtime: %s: %s\n", path,
-		        strerror(errno));
-		return 1;
-	}
-	return 0;
+	bench_record(&rec, gs);
+	if (r->peer == NULL)
+		return;
+	rec.impl = r->peer->name;
+	rec.side = "pthreads";
+	rec.target_ns = 0;
+	bench_record(&rec, peer);
 }
 
 /* Measuring. */
@@ -747,6 +729,7 @@ int main(int argc, char **argv)
 		}
 		gs[i] = measure_row(&rows[i], &o, samples, &inline_runs);
 		print_row(&rows[i], &gs[i], &peer[i], cores);
+		record_row(&rows[i], &gs[i], &peer[i]);
 	}
 	printf("\n(ns/op on %d cores, nproc; peer: a no-op thread created "
 	       "and joined per task;\n WithCancelCancel's Go side is "
@@ -759,8 +742,5 @@ int main(int argc, char **argv)
 	printf(")\n");
 	print_targets(gs);
 	drop_contexts();
-
-	if (o.json != NULL)
-		return write_json(o.json, cores, &o, samples, gs, peer);
-	return 0;
+	return bench_json_write(&o);
 }

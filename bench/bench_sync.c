@@ -60,6 +60,7 @@
 #endif
 
 #include "harness.h"
+#include "loops.h"
 
 #define PAR_THREADS 2
 #define SIDES       3
@@ -70,70 +71,7 @@
 		_Alignas(128) type v;                                          \
 	}
 
-/* The loops, each stamped out once per side. */
-
-#define LOCK_LOOP(fn, type, lock, unlock)                                      \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		type *m = ctx;                                                 \
-                                                                               \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			lock(m);                                               \
-			unlock(m);                                             \
-			BARRIER();                                             \
-		}                                                              \
-	}
-
-/* Go's foo starts at 0 and 0 * 2 / 2 keeps it there: any call may reset. */
-#define WORK_LOOP(fn, type, lock, unlock)                                      \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		type *m = ctx;                                                 \
-		int foo = 0;                                                   \
-                                                                               \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			lock(m);                                               \
-			unlock(m);                                             \
-			bench_local_work(&foo);                                \
-		}                                                              \
-		USE(foo);                                                      \
-	}
-
-/*
- * Go's benchmarkRWMutex with localWork 0. Its foo counts a goroutine's
- * operations over the whole run, across the grains the harness hands
- * out, so it lives in the thread; the workers are new threads in every
- * run, so it starts at 0 in each, as Go's does. The ratio is a run-time
- * value, as Go's captured writeRatio is, so both divide.
- */
-struct rw_ctx {
-	void *rw;
-	int ratio;
-};
-
-static _Thread_local int rw_foo;
-
-#define RW_LOOP(fn, type, rlock, runlock, lock, unlock)                        \
-	static void fn(void *ctx, uint64_t n)                                  \
-	{                                                                      \
-		const struct rw_ctx *c = ctx;                                  \
-		type *rw = c->rw;                                              \
-		int ratio = c->ratio, foo = rw_foo;                            \
-                                                                               \
-		HIDE(ratio);                                                   \
-		for (uint64_t i = 0; i < n; i++) {                             \
-			foo++;                                                 \
-			if (foo % ratio == 0) {                                \
-				lock(rw);                                      \
-				unlock(rw);                                    \
-			} else {                                               \
-				rlock(rw);                                     \
-				runlock(rw);                                   \
-			}                                                      \
-			BARRIER();                                             \
-		}                                                              \
-		rw_foo = foo;                                                  \
-	}
+/* The loops, each stamped out once per side; the lock loops are loops.h's. */
 
 #define WG_LOOP(fn, type, add, done, wait)                                     \
 	static void fn(void *ctx, uint64_t n)                                  \
@@ -417,6 +355,7 @@ struct side {
 };
 
 struct row {
+	const char *group;
 	const char *workload;
 	int threads;
 	/* Every thread runs each op (CondN) rather than sharing them. */
@@ -438,70 +377,80 @@ enum { GS, PT, GL };
 	}
 
 static const struct row rows[] = {
-        {"MutexUncontended",
+        {"mutex",
+         "MutexUncontended",
          1,
          false,
          {{"gs_mutex", lock_loop_gs, OWN(mu_own_gs)},
           {"pthread_mutex", lock_loop_pt, OWN(mu_own_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, OWN(mu_own_gl)})}},
-        {"MutexUncontended",
+        {"mutex",
+         "MutexUncontended",
          PAR_THREADS,
          false,
          {{"gs_mutex", lock_loop_gs, OWN(mu_own_gs)},
           {"pthread_mutex", lock_loop_pt, OWN(mu_own_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, OWN(mu_own_gl)})}},
-        {"Mutex",
+        {"mutex",
+         "Mutex",
          PAR_THREADS,
          false,
          {{"gs_mutex", lock_loop_gs, ONE(&mu_gs)},
           {"pthread_mutex", lock_loop_pt, ONE(&mu_pt)},
           GLIB_SIDE({"GMutex", lock_loop_gl, ONE(&mu_gl)})}},
-        {"MutexWork",
+        {"mutex",
+         "MutexWork",
          PAR_THREADS,
          false,
          {{"gs_mutex", work_loop_gs, ONE(&mu_gs)},
           {"pthread_mutex", work_loop_pt, ONE(&mu_pt)},
           GLIB_SIDE({"GMutex", work_loop_gl, ONE(&mu_gl)})}},
-        {"RWMutexReadLock",
+        {"rwmutex",
+         "RWMutexReadLock",
          1,
          false,
          {{"gs_rwmutex", read_loop_gs, ONE(&rw_gs)},
           {"pthread_rwlock", read_loop_pt, ONE(&rw_pt)},
           GLIB_SIDE({"GRWLock", read_loop_gl, ONE(&rw_gl)})}},
-        {"RWMutexWrite100",
+        {"rwmutex",
+         "RWMutexWrite100",
          PAR_THREADS,
          false,
          {{"gs_rwmutex", rw_loop_gs, ONE(&rw100_gs)},
           {"pthread_rwlock", rw_loop_pt, ONE(&rw100_pt)},
           GLIB_SIDE({"GRWLock", rw_loop_gl, ONE(&rw100_gl)})}},
-        {"RWMutexWrite10",
+        {"rwmutex",
+         "RWMutexWrite10",
          PAR_THREADS,
          false,
          {{"gs_rwmutex", rw_loop_gs, ONE(&rw10_gs)},
           {"pthread_rwlock", rw_loop_pt, ONE(&rw10_pt)},
           GLIB_SIDE({"GRWLock", rw_loop_gl, ONE(&rw10_gl)})}},
-        {"WaitGroupUncontended",
+        {"waitgroup",
+         "WaitGroupUncontended",
          PAR_THREADS,
          false,
          {{"gs_waitgroup", wg_loop_gs, OWN(wg_own_gs)},
           {"pthread mutex+cond counter", wg_loop_pt, OWN(wg_own_pt)},
           GLIB_SIDE({"GMutex+GCond counter", wg_loop_gl, OWN(wg_own_gl)})}},
-        {"Once",
+        {"once",
+         "Once",
          1,
          false,
          {{"gs_once", once_loop_gs, ONE(&once_gs)},
           {"pthread_once", once_loop_pt, ONE(&once_pt)},
           GLIB_SIDE({"g_once", once_loop_gl, ONE(&once_gl)})}},
-        {"Once",
+        {"once",
+         "Once",
          PAR_THREADS,
          false,
          {{"gs_once", once_loop_gs, ONE(&once_gs)},
           {"pthread_once", once_loop_pt, ONE(&once_pt)},
           GLIB_SIDE({"g_once", once_loop_gl, ONE(&once_gl)})}},
-        {"Cond1", 2, true, COND_SIDES(0)},
-        {"Cond2", 3, true, COND_SIDES(1)},
-        {"Cond4", 5, true, COND_SIDES(2)},
-        {"Cond8", 9, true, COND_SIDES(3)},
+        {"cond", "Cond1", 2, true, COND_SIDES(0)},
+        {"cond", "Cond2", 3, true, COND_SIDES(1)},
+        {"cond", "Cond4", 5, true, COND_SIDES(2)},
+        {"cond", "Cond8", 9, true, COND_SIDES(3)},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -614,70 +563,30 @@ static void print_sizes(void)
 	}
 }
 
-static void json_sides(FILE *f, const struct row *r,
-                       const struct result res[SIDES])
+/* The results and sizes, for bench_json_write. */
+static void record(struct result (*res)[SIDES])
 {
-	static const char *const key[SIDES] = {"gosync", "pthreads", "glib"};
+	static const char *const side[SIDES] = {"gosync", "pthreads",
+	                                        "GLib"};
 
-	for (int k = 0; k < SIDES; k++) {
-		fprintf(f, ", \"%s\": ", key[k]);
-		if (r->side[k].name != NULL)
-			bench_json_side(f, r->side[k].name, &res[k]);
-		else
-			fprintf(f, "null");
-	}
-}
-
-static void json_sizes(FILE *f)
-{
-	static const char *const key[SIDES] = {"gosync", "pthreads", "glib"};
-
-	for (size_t i = 0; i < NSIZES; i++) {
-		fprintf(f, "    {\"primitive\": \"%s\"", sizes[i].primitive);
-		for (int k = 0; k < SIDES; k++) {
-			if (sizes[i].type[k] == NULL)
-				fprintf(f, ", \"%s\": null", key[k]);
-			else
-				fprintf(f,
-				        ", \"%s\": {\"type\": \"%s\", "
-				        "\"bytes\": %zu}",
-				        key[k], sizes[i].type[k],
-				        sizes[i].bytes[k]);
-		}
-		fprintf(f, "}%s\n", i + 1 < NSIZES ? "," : "");
-	}
-}
-
-/* One row to a line, so that run.sh can read it back with sed. */
-static int write_json(const char *path, int cores, const struct bench_opts *o,
-                      struct result (*res)[SIDES])
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "bench_sync: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	fprintf(f,
-	        "{\n  \"benchmark\": \"bench_sync\",\n"
-	        "  \"cores\": %d,\n  \"repetitions\": %d,\n"
-	        "  \"target_ms\": %.6g,\n  \"glib\": %s,\n  \"rows\": [\n",
-	        cores, o->reps, o->target_ns / 1e6,
-	        rows[0].side[GL].name != NULL ? "true" : "false");
 	for (size_t i = 0; i < NROWS; i++) {
-		fprintf(f, "    {\"workload\": \"%s\", \"threads\": %d",
-		        rows[i].workload, rows[i].threads);
-		json_sides(f, &rows[i], res[i]);
-		fprintf(f, "}%s\n", i + 1 < NROWS ? "," : "");
+		for (int k = 0; k < SIDES; k++) {
+			struct bench_rec rec = {.group = rows[i].group,
+			                        .workload = rows[i].workload,
+			                        .threads = rows[i].threads,
+			                        .impl = rows[i].side[k].name,
+			                        .side = side[k],
+			                        .go = rows[i].workload};
+
+			if (rec.impl != NULL)
+				bench_record(&rec, &res[i][k]);
+		}
 	}
-	fprintf(f, "  ],\n  \"sizes\": [\n");
-	json_sizes(f);
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_sync: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	return 0;
+	for (size_t i = 0; i < NSIZES; i++)
+		for (int k = 0; k < SIDES; k++)
+			if (sizes[i].type[k] != NULL)
+				bench_size(sizes[i].primitive, side[k],
+				           sizes[i].type[k], sizes[i].bytes[k]);
 }
 
 static void print_header(const struct bench_opts *o, int cores)
@@ -694,7 +603,7 @@ static void print_header(const struct bench_opts *o, int cores)
 	printf("ratios: gosync / peer, median (min); below 1 = gosync "
 	       "faster\n");
 #ifndef HAVE_GLIB
-	printf("GLib: not installed, skipped\n");
+	bench_skip("GLib: not installed");
 #endif
 	printf("\n" ROW_FMT, "workload", "thr", "cores", "gosync", "pthreads",
 	       "GLib", "gs/pthreads", "gs/GLib");
@@ -761,8 +670,6 @@ int main(int argc, char **argv)
 	}
 	print_legend(cores);
 	print_sizes();
-
-	if (o.json != NULL)
-		return write_json(o.json, cores, &o, res);
-	return 0;
+	record(res);
+	return bench_json_write(&o);
 }

@@ -391,48 +391,36 @@ static void print_targets(const struct result *gs, const struct result *peer)
 	       "machine, are run.sh's\n");
 }
 
-static void json_row(FILE *f, const struct row *r, const struct result *gs,
-                     const struct result *peer, bool last)
+/* The rows for bench_json_write, with the targets print_targets judges. */
+static void record_row(const struct row *r, const struct result *gs,
+                       const struct result *peer)
 {
-	static const char *const section[] = {"semaphore", "singleflight"};
+	static const char *const group[] = {"semaphore", "singleflight"};
+	static const double target_ns[] = {
+	        [NO_TARGET] = 0,
+	        [SEM_TARGET] = SEM_TARGET_NS,
+	        [SF_KEYS_TARGET] = SF_KEYS_TARGET_NS,
+	        [SF_ONEKEY_TARGET] = SF_ONEKEY_TARGET_NS,
+	};
+	struct bench_rec rec = {
+	        .group = group[r->section],
+	        .workload = r->workload,
+	        .threads = r->gs->threads,
+	        .impl = r->gs->name,
+	        .side = "gosync",
+	        .go = r->go,
+	        .target_ns = target_ns[r->target],
+	        .target_go = r->section == SINGLEFLIGHT ? 1 : 0,
+	};
 
-	fprintf(f, "    {\"workload\": \"%s\", \"threads\": %d, \"gosync\": ",
-	        r->workload, r->gs->threads);
-	bench_json_side(f, r->gs->name, gs);
-	fprintf(f, ", \"peer\": ");
-	if (r->peer != NULL)
-		bench_json_side(f, r->peer->name, peer);
-	else
-		fprintf(f, "null");
-	fprintf(f, ", \"go\": \"%s\", \"section\": \"%s\"}%s\n", r->go,
-	        section[r->section], last ? "" : ",");
-}
-
-/* One row to a line, so that run.sh can read it back with sed. */
-static int write_json(const char *path, int cores, const struct bench_opts *o,
-                      const struct result *gs, const struct result *peer)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "bench_xsync: %s: %s\n", path,
-		        strerror(errno));
-		return 1;
-	}
-	fprintf(f,
-	        "{\n  \"benchmark\": \"bench_xsync\",\n"
-	        "  \"cores\": %d,\n  \"repetitions\": %d,\n"
-	        "  \"target_ms\": %.6g,\n  \"rows\": [\n",
-	        cores, o->reps, o->target_ns / 1e6);
-	for (size_t i = 0; i < NROWS; i++)
-		json_row(f, &rows[i], &gs[i], &peer[i], i + 1 == NROWS);
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_xsync: %s: %s\n", path,
-		        strerror(errno));
-		return 1;
-	}
-	return 0;
+	bench_record(&rec, gs);
+	if (r->peer == NULL)
+		return;
+	rec.impl = r->peer->name;
+	rec.side = "POSIX";
+	rec.target_ns = 0;
+	rec.target_go = 0;
+	bench_record(&rec, peer);
 }
 
 int main(int argc, char **argv)
@@ -462,6 +450,7 @@ int main(int argc, char **argv)
 			                        o.target_ns);
 		gs[i] = bench_measure(rows[i].gs, o.reps, o.target_ns);
 		print_row(&rows[i], &gs[i], &peer[i], cores);
+		record_row(&rows[i], &gs[i], &peer[i]);
 	}
 	printf("\n(ns/op on %d cores, nproc; peer: POSIX sem_t, sem_wait+"
 	       "sem_post; the Go side of\n the singleflight rows is bench/go/"
@@ -472,8 +461,5 @@ int main(int argc, char **argv)
 	gs_singleflight_destroy(&sf_keys);
 	gs_singleflight_destroy(&sf_onekey);
 	sem_destroy(&posix_sem);
-
-	if (o.json != NULL)
-		return write_json(o.json, cores, &o, gs, peer);
-	return 0;
+	return bench_json_write(&o);
 }

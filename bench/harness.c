@@ -363,3 +363,175 @@ void bench_json_side(FILE *f, const char *name, const struct result *r)
 	        "\"min_ns\": %.6g, \"ops_per_rep\": %llu}",
 	        name, r->median, r->min, (unsigned long long)r->n);
 }
+
+/* The JSON of gosync-bench/1, kept in memory until bench_json_write. */
+
+struct kept_rec {
+	struct bench_rec rec;
+	struct result res;
+};
+
+struct kept_size {
+	const char *primitive, *side, *type;
+	size_t bytes;
+};
+
+static struct kept_rec *kept_recs;
+static size_t n_recs, cap_recs;
+static struct kept_size *kept_sizes;
+static size_t n_sizes, cap_sizes;
+static const char **kept_skips;
+static size_t n_skips, cap_skips;
+
+/* The results are the output: a program that cannot keep them stops. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap;
+
+	if (need <= c)
+		return p;
+	c = c > 0 ? 2 * c : 64;
+	p = realloc(p, c * elem);
+	if (p == NULL)
+		bench_die("results", ENOMEM);
+	*cap = c;
+	return p;
+}
+
+static const char *keep_str(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		bench_die("results", ENOMEM);
+	return d;
+}
+
+void bench_record(const struct bench_rec *rec, const struct result *r)
+{
+	struct kept_rec *k;
+
+	kept_recs = grow(kept_recs, &cap_recs, n_recs + 1, sizeof(*k));
+	k = &kept_recs[n_recs++];
+	k->rec = *rec;
+	k->rec.group = keep_str(rec->group);
+	k->rec.workload = keep_str(rec->workload);
+	k->rec.impl = keep_str(rec->impl);
+	k->rec.side = keep_str(rec->side);
+	k->rec.go = keep_str(rec->go);
+	k->rec.unit = keep_str(rec->unit);
+	k->res = *r;
+}
+
+void bench_size(const char *primitive, const char *side, const char *type,
+                size_t bytes)
+{
+	struct kept_size *k;
+
+	kept_sizes = grow(kept_sizes, &cap_sizes, n_sizes + 1, sizeof(*k));
+	k = &kept_sizes[n_sizes++];
+	k->primitive = keep_str(primitive);
+	k->side = keep_str(side);
+	k->type = keep_str(type);
+	k->bytes = bytes;
+}
+
+void bench_skip(const char *what)
+{
+	printf("%s: %s, skipped\n", bench_prog, what);
+	fflush(stdout);
+	kept_skips = grow(kept_skips, &cap_skips, n_skips + 1,
+	                  sizeof(*kept_skips));
+	kept_skips[n_skips++] = keep_str(what);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_rec(FILE *f, const struct kept_rec *k, bool last)
+{
+	const struct bench_rec *r = &k->rec;
+
+	fprintf(f, "    {\"group\": ");
+	json_str(f, r->group);
+	fprintf(f, ", \"workload\": ");
+	json_str(f, r->workload);
+	fprintf(f, ", \"threads\": %d, \"implementation\": ", r->threads);
+	json_str(f, r->impl);
+	fprintf(f, ", \"side\": ");
+	json_str(f, r->side);
+	fprintf(f, ", \"median_ns\": %.6g, \"min_ns\": %.6g, \"ops\": %llu",
+	        k->res.median, k->res.min, (unsigned long long)k->res.n);
+	fprintf(f, ", \"unit\": ");
+	json_str(f, r->unit != NULL ? r->unit : "ns/op");
+	fprintf(f, ", \"go\": ");
+	json_str(f, r->go);
+	fprintf(f, ", \"target_ns\": %.6g, \"target_go\": %.6g}%s\n",
+	        r->target_ns, r->target_go, last ? "" : ",");
+}
+
+static void json_size(FILE *f, const struct kept_size *k, bool last)
+{
+	fprintf(f, "    {\"primitive\": ");
+	json_str(f, k->primitive);
+	fprintf(f, ", \"side\": ");
+	json_str(f, k->side);
+	fprintf(f, ", \"type\": ");
+	json_str(f, k->type);
+	fprintf(f, ", \"bytes\": %zu}%s\n", k->bytes, last ? "" : ",");
+}
+
+int bench_json_write(const struct bench_opts *o)
+{
+	FILE *f;
+
+	if (o->json == NULL)
+		return 0;
+	f = fopen(o->json, "w");
+	if (f == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", bench_prog, o->json,
+		        strerror(errno));
+		return 1;
+	}
+	fprintf(f, "{\n  \"schema\": \"gosync-bench/1\",\n  \"program\": ");
+	json_str(f, bench_prog);
+	fprintf(f,
+	        ",\n  \"cores\": %d,\n  \"repetitions\": %d,\n"
+	        "  \"target_ms\": %.6g,\n  \"results\": [\n",
+	        bench_cores(), o->reps, o->target_ns / 1e6);
+	for (size_t i = 0; i < n_recs; i++)
+		json_rec(f, &kept_recs[i], i + 1 == n_recs);
+	fprintf(f, "  ],\n  \"sizes\": [\n");
+	for (size_t i = 0; i < n_sizes; i++)
+		json_size(f, &kept_sizes[i], i + 1 == n_sizes);
+	fprintf(f, "  ],\n  \"skipped\": [\n");
+	for (size_t i = 0; i < n_skips; i++) {
+		fprintf(f, "    ");
+		json_str(f, kept_skips[i]);
+		fprintf(f, "%s\n", i + 1 < n_skips ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	if (fclose(f) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", bench_prog, o->json,
+		        strerror(errno));
+		return 1;
+	}
+	return 0;
+}

@@ -1,7 +1,8 @@
 /*
- * harness.h - the timing that gosync's benchmarks share, so that every
- * row of bench_core and bench_sync is measured one way: the way
- * shared/reference/anchors.md measured its peers.
+ * harness.h - the timing and the JSON output that gosync's benchmarks
+ * share, so that every row of every bench_* program is measured one
+ * way, the way shared/reference/anchors.md measured its peers, and
+ * written in one schema (gosync-bench/1, below bench_fmt_ratios).
  *
  * Method:
  *
@@ -145,7 +146,88 @@ void bench_fmt_ratio(char *buf, size_t len, double r);
 void bench_fmt_ratios(char *buf, size_t len, const struct result *a,
                       const struct result *b);
 
-/* bench_json_side writes one side of a row as a JSON object. */
+/*
+ * Results as JSON, schema "gosync-bench/1": the one layout that every
+ * program's --json FILE takes and that bench/run.sh and bench/report.sh
+ * read, so that a new program joins the CSV and the report by calling
+ * bench_record for what it measured and bench_json_write at the end.
+ *
+ *	{
+ *	  "schema": "gosync-bench/1",
+ *	  "program": "bench_sync",
+ *	  "cores": 2,
+ *	  "repetitions": 5,
+ *	  "target_ms": 250,
+ *	  "results": [
+ *	    {"group": "mutex", "workload": "Mutex", "threads": 2,
+ *	     "implementation": "gs_mutex", "side": "gosync",
+ *	     "median_ns": 12.5, "min_ns": 11.9, "ops": 20000000,
+ *	     "unit": "ns/op", "go": "Mutex", "target_ns": 0,
+ *	     "target_go": 0},
+ *	    ...
+ *	  ],
+ *	  "sizes": [
+ *	    {"primitive": "Mutex", "side": "gosync", "type": "gs_mutex_t",
+ *	     "bytes": 8},
+ *	    ...
+ *	  ],
+ *	  "skipped": ["GLib: not installed"]
+ *	}
+ *
+ * A result is one implementation measured on one row; a row is the
+ * workload and thread count it shares with the other implementations
+ * of its group, the table it belongs to in the report. side is
+ * "gosync" for the library and the peer's family otherwise ("pthreads",
+ * "GLib", "CK", "TBB", "Abseil", "POSIX"); the report divides the first
+ * gosync result of a row by each other result of the row. go names the
+ * Go benchmark of the same workload, as bench/run_go.sh names it ("" for
+ * none), whose figure on the same thread count the report sets beside
+ * the row; target_ns is the most the gosync median should take and
+ * target_go the most gosync / Go should be (0: no target). ops is the
+ * operation count of each timed repetition (samples, for a latency).
+ * sizes are sizeof figures; skipped says which peers were left out and
+ * why. Every result, size and skip sits on one line of its own, so
+ * that a line-based reader (awk, grep) takes each whole.
+ */
+struct bench_rec {
+	/* The table: "mutex", "rwmutex", "spawn", ... */
+	const char *group;
+	const char *workload;
+	int threads;
+	/* What ran: "gs_mutex", "pthread_mutex", "GMutex", ... */
+	const char *impl;
+	/* "gosync", or the peer's family. */
+	const char *side;
+	/* Go's benchmark of the workload, or NULL. */
+	const char *go;
+	/* NULL means "ns/op". */
+	const char *unit;
+	/* Targets of a gosync result; 0 for none. */
+	double target_ns;
+	double target_go;
+};
+
+/*
+ * bench_record keeps one result for the JSON; the strings are copied.
+ * bench_size keeps one size. bench_skip prints "PROG: WHAT, skipped"
+ * and keeps WHAT for the JSON's skipped list.
+ */
+void bench_record(const struct bench_rec *rec, const struct result *r);
+void bench_size(const char *primitive, const char *side, const char *type,
+                size_t bytes);
+void bench_skip(const char *what);
+
+/*
+ * bench_json_write writes what was kept to o->json, if --json was
+ * given, and returns main's exit status: 0, or 1 after a message.
+ */
+int bench_json_write(const struct bench_opts *o);
+
+/*
+ * bench_json_side writes one side of a row as a JSON object: the
+ * layout before gosync-bench/1, kept for programs not yet moved to
+ * bench_record; run.sh leaves a file in that layout out of the report.
+ */
 void bench_json_side(FILE *f, const char *name, const struct result *r);
 
 /*

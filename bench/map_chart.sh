@@ -1,7 +1,8 @@
 #!/bin/sh
-# bench/map_chart.sh JSON PNG [KEYS]
+# bench/map_chart.sh JSON PNG [KEYS [GO_JSON]]
 #
-# Draws the seed talk's map chart from bench_map's JSON: three groups,
+# Draws the seed talk's map chart from bench_map's JSON (and Go's, as
+# bench/run.sh writes go.json, when GO_JSON is given): three groups,
 # store, delete and load (talk-store, talk-delete, talk-load), one bar
 # per map, the median ns/op on a log scale (one pathological peer
 # would flatten a linear one). KEYS picks the row size, by default
@@ -9,43 +10,52 @@
 # exits 0. The data it plots is left beside the PNG as PNG.tsv.
 set -eu
 
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-	echo "usage: $0 JSON PNG [KEYS]" >&2
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+	echo "usage: $0 JSON PNG [KEYS [GO_JSON]]" >&2
 	exit 2
 fi
 json=$1
 png=$2
 keys=${3:-}
+gojson=${4:-}
 if ! command -v gnuplot >/dev/null 2>&1; then
 	echo "map_chart.sh: gnuplot not installed, chart skipped"
 	exit 0
 fi
 tsv=$png.tsv
 
-# One row per line in the JSON: pull out workload, keys and each
-# {"name": ..., "median_ns": ...} side; then transpose to one line per
-# operation and one column per map.
+# Every result sits on one line of its own (gosync-bench/1): pull out
+# the talk rows' implementation and median, bench_map's from group
+# map-K and Go's from workload Map/talk-OP/K/1T/MAP, then transpose to
+# one line per operation and one column per map.
 awk -v want="$keys" '
-/"workload": "talk-(store|delete|load)"/ {
-	match($0, /"workload": "talk-[a-z]+"/)
-	op = substr($0, RSTART + 18, RLENGTH - 19)
-	match($0, /"keys": [0-9]+/)
-	k = substr($0, RSTART + 8, RLENGTH - 8) + 0
-	rest = $0
-	while (match(rest, /"name": "[^"]*", "median_ns": [0-9.e+-]+/)) {
-		s = substr(rest, RSTART, RLENGTH)
-		rest = substr(rest, RSTART + RLENGTH)
-		split(s, f, "\"")
-		name = f[4]
-		sub(/.*"median_ns": /, "", s)
-		if (!((k, name) in seen)) {
-			seen[k, name] = 1
-			order[k, ++count[k]] = name
-		}
-		val[k, op, name] = s
+function field(name,    re) {
+	re = "\"" name "\": \"[^\"]*\""
+	if (!match($0, re))
+		return ""
+	return substr($0, RSTART + length(name) + 5,
+	    RLENGTH - length(name) - 6)
+}
+function keep(k, op, name) {
+	match($0, /"median_ns": [0-9.e+-]+/)
+	if (!((k, name) in seen)) {
+		seen[k, name] = 1
+		order[k, ++count[k]] = name
 	}
+	val[k, op, name] = substr($0, RSTART + 13, RLENGTH - 13)
 	if (k > maxk)
 		maxk = k
+}
+/"implementation"/ {
+	g = field("group")
+	w = field("workload")
+	if (g ~ /^map-[0-9]+$/ && w ~ /^talk-(store|delete|load)$/)
+		keep(substr(g, 5) + 0, substr(w, 6), field("implementation"))
+	else if (w ~ /^Map\/talk-(store|delete|load)\/[0-9]+\/1T\//) {
+		split(w, p, "/")
+		keep(p[3] + 0, substr(p[2], 6),
+		    field("implementation") " " p[5])
+	}
 }
 END {
 	k = want != "" ? want + 0 : maxk
@@ -67,7 +77,7 @@ END {
 		printf "\n"
 	}
 	print k > "/dev/stderr"
-}' "$json" >"$tsv" 2>"$tsv.keys"
+}' "$json" ${gojson:+"$gojson"} >"$tsv" 2>"$tsv.keys"
 n=$(head -n 1 "$tsv" | awk -F '\t' '{ print NF }')
 k=$(cat "$tsv.keys")
 rm -f "$tsv.keys"

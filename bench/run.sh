@@ -1,24 +1,33 @@
 #!/bin/sh
-# bench/run.sh BUILD_DIR [--quick] [--json DIR]
+# bench/run.sh BUILD_DIR [--quick] [--out DIR] [--no-go]
 #
-# Prints the machine once, then runs bench_core, bench_sync,
-# bench_runtime and bench_xsync from BUILD_DIR and Go's own benchmarks
-# (run_go.sh), so that every table comes with the machine it was
-# measured on: figures from another machine are only comparable through
-# their ratios. Last, it sets each bench_sync row, each spawn and
-# context row of bench_runtime and each bench_xsync row beside Go's row
-# of the same workload and thread count, judges the context target (at
-# most half of Go's time), gives the x/sync target rows' ratios to Go,
-# and sets the C sizes beside Go's. --quick makes every part one short
-# repetition; --json DIR keeps bench_core.json, bench_sync.json,
-# bench_runtime.json, bench_xsync.json and go.tsv in DIR. At the end,
-# apart from all of that, the map comparison: bench_map with Go's side
-# from run_go.sh --map (and with --json DIR, bench_map.json, go_map.tsv
-# and the chart bench_map.png there).
+# Runs every benchmark program that BUILD_DIR/bench holds, then Go's own
+# benchmarks (run_go.sh), and leaves in DIR (bench/results unless told):
+#
+#	PROG.json, PROG.log  each program's results (schema gosync-bench/1,
+#	                     bench/harness.h) and its terminal output
+#	go.json, go.tsv, go.log
+#	                     Go's figures in the same schema, as run_go.sh
+#	                     wrote them, and its output
+#	machine.json         the machine the figures were measured on
+#	programs.txt         the JSON files, in the order they ran
+#	results.csv, report.md, charts/
+#	                     bench/report.sh's, made from all of the above
+#
+# The programs run in a fixed order, bench_core, bench_sync, bench_locks,
+# bench_runtime, bench_xsync, bench_map, bench_pool, each that was
+# built, then any other bench_* program in name order, so that a new
+# program joins without an edit here. Each announces itself on a line
+# of its own and prints its rows as they are measured. A program that
+# fails is named and left out, the rest still run, and run.sh exits
+# with 1 at the end. A peer a program was built without is skipped by
+# that program, with a line saying so; without Go, or with --no-go, the
+# Go step is skipped the same way. --quick makes every part one short
+# repetition. DIR's JSON, logs, CSV, report and charts are replaced.
 set -eu
 
 usage() {
-	echo "usage: $0 BUILD_DIR [--quick] [--json DIR]" >&2
+	echo "usage: $0 BUILD_DIR [--quick] [--out DIR] [--no-go]" >&2
 	exit 2
 }
 
@@ -26,13 +35,16 @@ usage() {
 build=$1
 shift
 quick=
-keep=
+nogo=
+here=$(cd "$(dirname "$0")" && pwd)
+out=$here/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=--quick ;;
-	--json)
+	--no-go) nogo=1 ;;
+	--out)
 		[ $# -ge 2 ] || usage
-		keep=$2
+		out=$2
 		shift
 		;;
 	*) usage ;;
@@ -40,234 +52,243 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-core=$build/bench/bench_core
-sync=$build/bench/bench_sync
-runtime=$build/bench/bench_runtime
-xsync=$build/bench/bench_xsync
-for bin in "$core" "$sync" "$runtime" "$xsync"; do
-	if [ ! -x "$bin" ]; then
-		echo "run.sh: $bin not found; build $build first" >&2
-		exit 1
+known="bench_core bench_sync bench_locks bench_runtime bench_xsync"
+known="$known bench_map bench_pool"
+progs=
+for p in $known; do
+	if [ -f "$build/bench/$p" ] && [ -x "$build/bench/$p" ]; then
+		progs="$progs $p"
 	fi
 done
-if [ -n "$keep" ]; then
-	mkdir -p "$keep"
+for f in "$build"/bench/bench_*; do
+	p=${f##*/}
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	case " $known " in
+	*" $p "*) ;;
+	*) progs="$progs $p" ;;
+	esac
+done
+if [ -z "$progs" ]; then
+	echo "run.sh: no bench_* program in $build/bench; build it first" >&2
+	exit 1
 fi
-here=$(cd "$(dirname "$0")" && pwd)
+
+mkdir -p "$out"
+(
+	cd "$out"
+	rm -rf charts
+	rm -f ./*.json ./*.log go.tsv programs.txt results.csv report.md
+)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# The compiler that built the tree, as CMake recorded it.
+# json_str S: S as the inside of a JSON string.
+json_str() {
+	printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n'
+}
+
+# The machine, once, before anything is timed.
+load_start=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" \
 	2>/dev/null | head -n 1)
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo \
 	| head -n 1)
 mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-glib=$(pkg-config --modversion glib-2.0 2>/dev/null || echo "not installed")
 gover=$(go version 2>/dev/null | sed 's/^go version //' || true)
+gpver=$(gnuplot --version 2>/dev/null || true)
+# The peers and tools of the Makefile's BENCH_PACKAGES, with versions.
+pkgs=$(awk '/^BENCH_PACKAGES[ \t]*=/ { on = 1; sub(/^[^=]*=/, "") }
+on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' \
+	"$here/../Makefile" 2>/dev/null || true)
+peers=
+for p in $pkgs; do
+	v=$(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || true)
+	peers="$peers${peers:+, }$p ${v:-not installed}"
+done
+if [ -n "$quick" ]; then
+	mode="quick (--quick: one short repetition of each)"
+else
+	mode="full"
+fi
+machine_nproc=$(nproc)
+machine_kernel=$(uname -srm)
+machine_cc=$("${cc:-cc}" --version 2>/dev/null | head -n 1)
+machine_libc=$(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)
+machine_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 echo "machine"
-echo "  nproc     $(nproc)"
+echo "  nproc     $machine_nproc"
 echo "  cpu       ${cpu:-unknown}"
 echo "  memory    $mem"
-echo "  kernel    $(uname -srm)"
-echo "  compiler  $("${cc:-cc}" --version | head -n 1)"
-echo "  libc      $(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)"
-echo "  glib      $glib"
+echo "  kernel    $machine_kernel"
+echo "  compiler  $machine_cc"
+echo "  libc      $machine_libc"
 echo "  go        ${gover:-not installed}"
-echo "  date      $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "  peers     ${peers:-unknown}"
+echo "  date      $machine_date"
+echo "  load      $load_start"
+echo "  mode      $mode"
 echo
 
-"$core" $quick ${keep:+--json "$keep/bench_core.json"}
-echo
-"$sync" $quick --json "$tmp/sync.json"
-echo
-"$runtime" $quick --json "$tmp/runtime.json"
-echo
-"$xsync" $quick --json "$tmp/xsync.json"
-echo
-sh "$here/run_go.sh" $quick --tsv "$tmp/go.tsv"
-echo
-if [ -n "$keep" ]; then
-	cp "$tmp/sync.json" "$keep/bench_sync.json"
-	cp "$tmp/runtime.json" "$keep/bench_runtime.json"
-	cp "$tmp/xsync.json" "$keep/bench_xsync.json"
-	cp "$tmp/go.tsv" "$keep/go.tsv"
+# run_prog I N PROG: runs one program, its output on the terminal and in
+# its log, and lists its JSON for the report if it succeeded.
+line=
+if command -v stdbuf >/dev/null 2>&1; then
+	line="stdbuf -oL"
 fi
-
-# bench_sync, bench_runtime and bench_xsync write one row to a line;
-# these pick the gosync side of each row (with the section, and for
-# bench_xsync the Go benchmark it names) and every side of each size,
-# as tab-separated fields. The after-function rows stay out: Go 1.19
-# has no AfterFunc to set beside them.
-str='"([^"]*)"'
-num='([0-9.e+-]*)'
-side="\\{\"type\": $str, \"bytes\": $num\\}"
-re="^ *\\{\"workload\": $str, \"threads\": $num, \"gosync\": "
-re="$re\\{\"name\": $str, \"median_ns\": $num, \"min_ns\": $num,.*"
-t=$(printf '\t')
-sed -n -E "s/$re/row$t\\1$t\\2$t\\4$t\\5/p" "$tmp/sync.json" >"$tmp/merge.tsv"
-rt="$re\"section\": \"(spawn|context)\"\\}.*"
-sed -n -E "s/$rt/row$t\\1$t\\2$t\\4$t\\5$t\\6/p" "$tmp/runtime.json" \
-	>>"$tmp/merge.tsv"
-xs="$re\"go\": $str, \"section\": $str\\}.*"
-sed -n -E "s/$xs/row$t\\1$t\\2$t\\4$t\\5$t\\7$t\\6/p" "$tmp/xsync.json" \
-	>>"$tmp/merge.tsv"
-re="^ *\\{\"primitive\": $str, \"gosync\": $side, \"pthreads\": $side, "
-re="$re\"glib\": (null|$side)\\}.*"
-sed -n -E "s/$re/size$t\\1$t\\2$t\\3$t\\4$t\\5$t\\7$t\\8/p" \
-	"$tmp/sync.json" >>"$tmp/merge.tsv"
-
-awk -F '\t' -v gofile="$tmp/go.tsv" -v gover="${gover:-}" '
-function fmt(v,    s, out, n, i) {
-	if (v < 999.5)
-		return sprintf("%.3g", v)
-	s = sprintf("%d", int(v + 0.5))
-	n = length(s)
-	out = ""
-	for (i = 1; i <= n; i++) {
-		if (i > 1 && (n - i + 1) % 3 == 0)
-			out = out ","
-		out = out substr(s, i, 1)
-	}
-	return out
-}
-function ratio(r) {
-	if (r < 0.1)
-		return sprintf("%.3f", r)
-	if (r < 10)
-		return sprintf("%.2f", r)
-	return sprintf("%.1f", r)
-}
-# The context target: gosync at most half the median time of Go. Tree
-# rows are counted together, the worst named; the others one by one.
-function judge(name, r) {
-	if (name ~ /^CancelTree\//) {
-		trees++
-		if (r <= 0.5)
-			treesmet++
-		if (trees == 1 || r > worst) {
-			worst = r
-			worstname = substr(name, 12)
-		}
+failed=
+run_prog() {
+	echo "== bench [$1/$2] $3: running =="
+	t0=$(date +%s)
+	{
+		rc=0
+		$line "$build/bench/$3" $quick --json "$out/$3.json" 2>&1 ||
+			rc=$?
+		echo "$rc" >"$tmp/rc"
+	} | tee "$out/$3.log"
+	rc=$(cat "$tmp/rc")
+	t=$(($(date +%s) - t0))
+	if [ "$rc" != 0 ]; then
+		echo "== bench [$1/$2] $3: FAILED (exit $rc) after $t s;" \
+			"left out of the report =="
+		rm -f "$out/$3.json"
+		failed="$failed $3"
 		return
-	}
-	said = said sep name " " ratio(r) (r <= 0.5 ? " met" : " missed")
-	sep = ", "
-}
-function verdict() {
-	if (trees > 0) {
-		said = said sep "CancelTree " treesmet " of " trees " met" \
-		    " (worst " worstname " " ratio(worst) ")"
-		sep = ", "
-	}
-	if (said == "")
-		said = "no Go figures for the context rows, not judged"
-	print "target: context create+cancel <= 0.5 x Go, gs/Go medians:"
-	print "        " said
-	if (xsaid == "")
-		xsaid = "no Go figures for the x/sync rows, not judged"
-	print "target: x/sync, gs/Go medians (singleflight do <= Go time):"
-	print "        " xsaid
-}
-# The x/sync target rows: the semaphore target is sem_t, judged by
-# bench_xsync; the singleflight target is the time of Go, judged here.
-function xjudge(name, r) {
-	if (name == "acquire+release") {
-		xsaid = xsaid xsep name " " ratio(r)
-	} else if (name ~ /^singleflight\.Do\//) {
-		xsaid = xsaid xsep substr(name, 17) " " ratio(r) \
-		    (r <= 1 ? " met" : " missed")
-	} else {
-		return
-	}
-	xsep = ", "
-}
-function cell(type, bytes) {
-	return type == "" ? "-" : type " " bytes
-}
-FILENAME == gofile {
-	if ($1 == "bench") {
-		gomed[$2, $3] = $4
-		gomin[$2, $3] = $5
-		gorows++
-	} else if ($1 == "size") {
-		gosize[$2] = $3
-	}
-	next
-}
-$1 == "row" { row[++rows] = $0 }
-$1 == "size" { size[++sizes] = $0 }
-END {
-	w = 21
-	for (i = 1; i <= rows; i++) {
-		split(row[i], f, "\t")
-		if (length(f[2]) > w)
-			w = length(f[2])
-	}
-	line = "%-" w "s %-4s %-18s %-18s %s\n"
-	if (gorows == 0) {
-		print "gosync beside Go: no Go figures, skipped"
-	} else {
-		printf "gosync beside Go %s on this machine\n", gover
-		print "ratio gosync / Go, median (min); below 1 = gosync faster"
-		printf line, "workload", "thr", "gosync", "Go", "gs/Go"
-	}
-	for (i = 1; gorows > 0 && i <= rows; i++) {
-		split(row[i], f, "\t")
-		gs = fmt(f[4]) " (" fmt(f[5]) ")"
-		go = "-"
-		r = "-"
-		# A bench_xsync row names its Go benchmark; the others
-		# carry the name of theirs.
-		gn = f[7] != "" ? f[7] : f[2]
-		if ((gn, f[3]) in gomed) {
-			m = gomed[gn, f[3]]
-			n = gomin[gn, f[3]]
-			go = fmt(m) " (" fmt(n) ")"
-			r = ratio(f[4] / m) " (" ratio(f[5] / n) ")"
-			if (f[6] == "context")
-				judge(f[2], f[4] / m)
-			else if (f[6] == "semaphore" || f[6] == "singleflight")
-				xjudge(f[2], f[4] / m)
-		}
-		printf line, f[2], f[3] "T", gs, go, r
-	}
-	if (gorows > 0) {
-		print "(-: Go has no benchmark of this workload on this many " \
-		    "threads;\n acquire+release: Go runs it as " \
-		    "AcquireSeq/Weighted-acquire-1-1-1)"
-		verdict()
-	}
-
-	print ""
-	print "sizes, bytes"
-	printf "%-10s %-18s %-24s %-26s %s\n", "primitive", "gosync", \
-	    "pthreads", "GLib", "Go"
-	for (i = 1; i <= sizes; i++) {
-		split(size[i], f, "\t")
-		t = "sync." f[2]
-		go = t in gosize ? t " " gosize[t] : "-"
-		printf "%-10s %-18s %-24s %-26s %s\n", f[2], cell(f[3], f[4]), \
-		    cell(f[5], f[6]), cell(f[7], f[8]), go
-	}
-}' "$tmp/go.tsv" "$tmp/merge.tsv"
-
-# The map comparison, apart from everything above: bench_map with Go's
-# figures of the same workloads (run_go.sh --map) beside each row, and
-# with --json DIR its JSON, Go's TSV and the talk's chart kept in DIR.
-mapb=$build/bench/bench_map
-echo
-if [ -x "$mapb" ]; then
-	sh "$here/run_go.sh" --map $quick --tsv "$tmp/go_map.tsv"
-	echo
-	"$mapb" $quick --go "$tmp/go_map.tsv" --json "$tmp/map.json"
-	if [ -n "$keep" ]; then
-		cp "$tmp/map.json" "$keep/bench_map.json"
-		cp "$tmp/go_map.tsv" "$keep/go_map.tsv"
-		sh "$here/map_chart.sh" "$keep/bench_map.json" \
-			"$keep/bench_map.png"
 	fi
+	n=$(grep -c '"implementation"' "$out/$3.json" || true)
+	echo "== bench [$1/$2] $3: done in $t s, $n results =="
+	echo
+	echo "$3.json" >>"$out/programs.txt"
+}
+
+# go_json SKIPPED: go.json from go.tsv (maybe empty), in the schema;
+# SKIPPED is one line saying why Go was left out, or empty.
+go_json() {
+	# The repetitions and their length, as run_go.sh announced them.
+	n='\([0-9]*\)'
+	set -- "$1" $(sed -n "s/.*-benchtime ${n}ms -count $n.*/\\2 \\1/p" \
+		"$out/go.log" 2>/dev/null | head -n 1)
+	reps=${2:-0}
+	ms=${3:-0}
+	{
+		if [ -f "$out/go.log" ]; then
+			sed -n 's/^Go: \(.*\), skipped$/\1/p' "$out/go.log"
+		fi
+		[ -z "$1" ] || echo "$1"
+	} >"$tmp/goskip"
+	[ -f "$out/go.tsv" ] || : >"$out/go.tsv"
+	ver=$(echo "$gover" | sed 's/^go\([0-9.]*\).*/\1/')
+	awk -F '\t' -v cores="$machine_nproc" -v reps="$reps" -v ms="$ms" \
+		-v impl="Go ${ver:-?}" -v skipfile="$tmp/goskip" '
+function str(s) {
+	gsub(/\\/, "\\\\", s)
+	gsub(/"/, "\\\"", s)
+	return "\"" s "\""
+}
+$1 == "bench" {
+	res[++nr] = sprintf("    {\"group\": \"go\", \"workload\": %s, " \
+	    "\"threads\": %d, \"implementation\": %s, \"side\": \"Go\", " \
+	    "\"median_ns\": %s, \"min_ns\": %s, \"ops\": 0, " \
+	    "\"unit\": \"ns/op\", \"go\": %s, \"target_ns\": 0, " \
+	    "\"target_go\": 0}", str($2), $3, str(impl), $4, $5, str($2))
+}
+$1 == "size" {
+	t = $2
+	sub(/^sync\./, "", t)
+	sz[++ns] = sprintf("    {\"primitive\": %s, \"side\": \"Go\", " \
+	    "\"type\": %s, \"bytes\": %s}", str(t), str($2), $3)
+}
+END {
+	while ((getline l < skipfile) > 0)
+		sk[++nk] = "    " str(l)
+	print "{\n  \"schema\": \"gosync-bench/1\",\n  \"program\": \"go\","
+	printf "  \"cores\": %d,\n  \"repetitions\": %d,\n", cores, reps
+	printf "  \"target_ms\": %d,\n  \"results\": [\n", ms
+	for (i = 1; i <= nr; i++)
+		print res[i] (i < nr ? "," : "")
+	print "  ],\n  \"sizes\": ["
+	for (i = 1; i <= ns; i++)
+		print sz[i] (i < ns ? "," : "")
+	print "  ],\n  \"skipped\": ["
+	for (i = 1; i <= nk; i++)
+		print sk[i] (i < nk ? "," : "")
+	print "  ]\n}"
+}' "$out/go.tsv" >"$out/go.json"
+	echo "go.json" >>"$out/programs.txt"
+}
+
+: >"$out/programs.txt"
+count=0
+for p in $progs; do
+	count=$((count + 1))
+done
+total=$((count + 1))
+i=0
+for p in $progs; do
+	i=$((i + 1))
+	run_prog "$i" "$total" "$p"
+done
+
+echo "== bench [$total/$total] Go: running =="
+if [ -n "$nogo" ]; then
+	echo "Go: left out (--no-go), skipped"
+	go_json "left out (--no-go)"
+elif [ -z "$gover" ]; then
+	echo "Go: not installed, skipped"
+	go_json "not installed"
 else
-	echo "run.sh: $mapb not found, the map comparison skipped"
+	t0=$(date +%s)
+	rc=0
+	{
+		sh "$here/run_go.sh" $quick --tsv "$out/go.tsv" 2>&1 || rc=$?
+		echo "$rc" >"$tmp/rc"
+	} | tee "$out/go.log"
+	rc=$(cat "$tmp/rc")
+	if [ "$rc" != 0 ]; then
+		echo "== bench: Go FAILED (exit $rc); left out of the report =="
+		failed="$failed go"
+		rm -f "$out/go.tsv"
+		go_json "run_go.sh failed (exit $rc)"
+	else
+		go_json ""
+		echo "== bench [$total/$total] Go: done in" \
+			"$(($(date +%s) - t0)) s, $(grep -c '^bench' \
+			"$out/go.tsv" || true) results =="
+	fi
+fi
+echo
+
+load_end=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)
+{
+	echo "{"
+	echo "  \"schema\": \"gosync-bench-machine/1\","
+	echo "  \"nproc\": \"$machine_nproc\","
+	echo "  \"cpu\": \"$(json_str "${cpu:-unknown}")\","
+	echo "  \"memory\": \"$mem\","
+	echo "  \"kernel\": \"$(json_str "$machine_kernel")\","
+	echo "  \"compiler\": \"$(json_str "$machine_cc")\","
+	echo "  \"libc\": \"$(json_str "$machine_libc")\","
+	echo "  \"go\": \"$(json_str "${gover:-not installed}")\","
+	echo "  \"peers\": \"$(json_str "${peers:-unknown}")\","
+	echo "  \"gnuplot\": \"$(json_str "${gpver:-not installed}")\","
+	echo "  \"date\": \"$machine_date\","
+	echo "  \"load_start\": \"$load_start on $machine_nproc cores\","
+	echo "  \"load_end\": \"$load_end on $machine_nproc cores\","
+	echo "  \"mode\": \"$(json_str "$mode")\""
+	echo "}"
+} >"$out/machine.json"
+
+sh "$here/report.sh" "$out"
+
+# The talk's map chart (store, delete, load; one bar per map, Go's
+# beside), apart from the report's charts: bench/map_chart.sh.
+if [ -f "$out/bench_map.json" ]; then
+	mkdir -p "$out/charts"
+	sh "$here/map_chart.sh" "$out/bench_map.json" \
+		"$out/charts/map_talk.png" "" "$out/go.json" ||
+		echo "run.sh: the map chart failed" >&2
+fi
+if [ -n "$failed" ]; then
+	echo "run.sh: failed:$failed" >&2
+	exit 1
 fi

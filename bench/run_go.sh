@@ -7,7 +7,8 @@
 # installed Go tree (Debian's golang-go keeps the sources and their
 # tests: sync, context), from Debian's x/sync (errgroup and semaphore,
 # built in GOPATH mode), and from bench/go, whose benchmarks time
-# workloads Go has none for upstream: WithCancelCancel, and in
+# workloads Go has none for upstream: WithCancelCancel, bench_pool's
+# PoolGetPut (Serial on one goroutine, Parallel on all), and in
 # bench/go/xsync (GOPATH mode too, as it imports x/sync) singleflight's
 # Do. --quick runs one short repetition; --tsv FILE also writes the
 # figures as tab-separated lines for bench/run.sh:
@@ -22,10 +23,10 @@
 # semaphore's), and 8 for singleflight.Do/one-key-8g, which sets its
 # parallelism so.
 #
-# --map runs only bench_map's Go side instead: bench/go's Map
-# benchmarks (the anchors' map workloads on sync.Map and a map behind
-# RWMutex) and Go's own sync.Map benchmarks; its TSV starts with a line
-# "version<TAB>go1.N.N" for bench_map's labels.
+# Last come bench_map's rows: bench/go's Map benchmarks (the anchors'
+# map workloads on sync.Map and a map behind RWMutex) and Go's own
+# sync.Map benchmarks. --map runs only those; its TSV then starts with
+# a line "version<TAB>go1.N.N", for bench_map --go FILE's labels.
 #
 # GOMAXPROCS is 2 (-cpu 2) whatever the core count, so that Go runs the
 # two threads the C benchmarks run; on a 2-core machine that is Go's
@@ -168,9 +169,9 @@ gobench() {
 }
 
 goenv=
-# bench_map's Go side, alone: see --map above.
-if [ -n "$map" ]; then
-	[ -z "$tsv" ] || printf 'version\t%s\n' "${gover%% *}" >>"$tsv"
+# map_benches: bench_map's Go side, bench/go's Map benchmarks (the
+# anchors' map workloads) and Go's own sync.Map benchmarks.
+map_benches() {
 	gobench "bench/go (ours: the anchors' map workloads)" "$here/go" \
 		'^BenchmarkMap$' "" '/1T/'
 	echo
@@ -180,6 +181,12 @@ if [ -n "$map" ]; then
 	pattern="${pattern}|LoadAndDeleteCollision|DeleteCollision|Range"
 	pattern="${pattern}|AdversarialAlloc|AdversarialDelete)\$"
 	gobench "$src (sync.Map's own)" "$src" "$pattern" "" ""
+}
+
+# With --map, only those: see --map above.
+if [ -n "$map" ]; then
+	[ -z "$tsv" ] || printf 'version\t%s\n' "${gover%% *}" >>"$tsv"
+	map_benches
 	exit 0
 fi
 pattern='BenchmarkMutexUncontended$|BenchmarkMutex$|BenchmarkMutexWork$'
@@ -209,7 +216,8 @@ fi
 
 echo
 gobench "bench/go (ours: no upstream benchmark times this)" "$here/go" \
-	'^BenchmarkWithCancelCancel$' "" '^WithCancelCancel$'
+	'^Benchmark(WithCancelCancel|PoolGetPut[0-9]+(Serial|Parallel))$' \
+	"" '^(WithCancelCancel|PoolGetPut[0-9]+Serial)$'
 
 # bench_xsync's rows: x/sync's semaphore benchmarks, Weighted only (C
 # has no channel to set beside semChan), and singleflight's Do, which
@@ -235,6 +243,10 @@ if [ -f "$xsync/singleflight/singleflight.go" ]; then
 else
 	echo "Go: no x/sync singleflight under $xsync, skipped"
 fi
+
+# bench_map's rows.
+echo
+map_benches
 
 if ! (cd "$here/go" && go run .) >"$tmp/sizes.txt" 2>&1; then
 	cat "$tmp/sizes.txt" >&2

@@ -12,6 +12,7 @@
 #include "gosync/map.h"
 #include "gosync/mutex.h"
 #include "gosync/once.h"
+#include "gosync/pool.h"
 #include "gosync/runtime.h"
 #include "gosync/rwmutex.h"
 #include "gosync/semaphore.h"

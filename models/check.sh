@@ -39,4 +39,5 @@ check mutex
 check rwmutex-1writer -DWRITERS=1
 check rwmutex-2writers -DWRITERS=2
 check waitgroup
+check pool
 exit $status

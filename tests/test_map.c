@@ -523,8 +523,7 @@ static bool b28_fn(const void *key, size_t len, void *value, void *arg)
 	char k[32];
 	int n;
 
-	(void)len;
-	if (memcmp(key, "key-", 4) != 0)
+	if (len != 4 + sizeof v || memcmp(key, "key-", 4) != 0)
 		return true;
 	if (v % 2 == 0)
 		gs_map_delete(&b28_map, key, 4 + sizeof v);

@@ -9,12 +9,9 @@
  * Fairness, as in Go: normally a thread that arrives while the mutex is
  * contended may take it before threads already asleep, which keeps it
  * fast. A waiter that has waited more than 1 ms switches the mutex to
- * hand-off mode, where unlock passes ownership to a waiting thread and
- * newcomers queue; the mutex returns to normal mode once the waiters
- * are served quickly again. Limit: the hand-off is a permit that the
- * first thread to look takes, and a thread that queued just after the
- * unlock can take it before the woken sleeper does, so against a thread
- * relocking in a loop a waiter can still wait far longer than 1 ms.
+ * hand-off mode, where unlock passes ownership to the waiters in the
+ * order they queued and newcomers queue behind them; the mutex returns
+ * to normal mode once the waiters are served quickly again.
  */
 #ifndef GOSYNC_MUTEX_H
 #define GOSYNC_MUTEX_H
@@ -61,7 +58,9 @@ bool gs_mutex_trylock(gs_mutex_t *m);
 /*
  * gs_mutex_unlock unlocks m and wakes one waiter if there is one. Never
  * blocks. Unlocking a mutex that is not locked aborts with
- * "gs: mutex: unlock of unlocked mutex".
+ * "gs: mutex: unlock of unlocked mutex". As with a pthread mutex, the
+ * thread that locks m next may free it once it has unlocked it and no
+ * one else uses it, even while this unlock has not yet returned.
  */
 void gs_mutex_unlock(gs_mutex_t *m);
 

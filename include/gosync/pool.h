@@ -20,8 +20,6 @@
 #ifndef GOSYNC_POOL_H
 #define GOSYNC_POOL_H
 
-#include <stdint.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,13 +31,11 @@ typedef struct gs_pool {
 	void (*free_fn)(void *obj, void *arg);
 	/* Passed to both. */
 	void *arg;
-	/* Private: every field below belongs to src/sync/pool.c. */
+	/* Private: belongs to src/sync/pool.c; NULL until the first put. */
 	void *impl_;
-	uint32_t lock_;
-	uint32_t pad_;
 } gs_pool_t;
 
-#define GS_POOL_INIT(new_fn, free_fn, arg) {(new_fn), (free_fn), (arg), 0, 0, 0}
+#define GS_POOL_INIT(new_fn, free_fn, arg) {(new_fn), (free_fn), (arg), 0}
 
 /*
  * gs_pool_get removes and returns an object from the pool, or, if it

@@ -127,7 +127,9 @@ void gs_singleflight_forget(gs_singleflight_t *g, const void *key,
 
 /*
  * gs_singleflight_destroy frees the group's table. Call it when no call
- * is running; results already handed out stay valid until released.
+ * is running (every caller has returned); results already handed out
+ * stay valid until released. Once it returns, the group's memory may be
+ * freed: a finished leader no longer touches it.
  */
 void gs_singleflight_destroy(gs_singleflight_t *g);
 

@@ -33,7 +33,7 @@
  * Memory orders: entering stores local and then reads the epoch and the
  * shared pointers; the store must be visible before those loads, or a
  * writer could advance past a reader it did not see. Where the system
- * has an asymmetric barrier (gs__barrier_all: membarrier), the advance
+ * has an asymmetric barrier (gs__fence_heavy: membarrier), the advance
  * runs it before it scans: every reader then either had its store
  * visible to the scan, or runs its loads after the barrier and so sees
  * the object already unlinked; the reader needs only a compiler
@@ -49,7 +49,9 @@
  * a reader stuck inside a section stops all reclamation; records of
  * exited threads are reused, so the list is as long as the most threads
  * alive at once; an advance costs a system call, which the batch
- * amortises. A thread that joins when memory is out takes one of
+ * amortises; a retirer whose garbage passes 16 batches yields once a
+ * batch, so that a preempted reader can run and end its section. A
+ * thread that joins when memory is out takes one of
  * NSPARE reserved records; only past those does enter fail with ENOMEM.
  */
 #include <errno.h>
@@ -59,14 +61,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/epoch.h"
 #include "runtime/platform.h"
 
 #define RETIRE_BATCH 1024
 
+/* A cache line of its own, so no thread's enter shares another's. */
 struct record {
-	struct gs__epoch_record pub; /* first: gs__epoch_self points here */
+	_Alignas(64) struct gs__epoch_record pub; /* gs__epoch_self's */
 	struct record *next;         /* the global list, under mu */
 	bool in_use;                 /* under mu */
 	struct gs__epoch_entry *limbo[3];
@@ -83,7 +87,6 @@ struct boxed {
 };
 
 _Atomic uint64_t gs__epoch_now = 1;
-_Atomic bool gs__epoch_fence = true;
 _Thread_local struct gs__epoch_record *gs__epoch_self;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -93,7 +96,6 @@ static uint64_t orphan_epoch[3];           /* under mu */
 static size_t norphans;                    /* under mu */
 static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static bool have_barrier;
 /* Records for threads that join when calloc fails (under mu). */
 #define NSPARE 16
 static struct record spare[NSPARE];
@@ -151,8 +153,7 @@ static void thread_exit(void *arg)
 static void key_init(void)
 {
 	pthread_key_create(&key, thread_exit);
-	have_barrier = gs__barrier_init();
-	atomic_store(&gs__epoch_fence, !have_barrier);
+	gs__fence_init();
 }
 
 static struct record *join(void)
@@ -165,7 +166,9 @@ static struct record *join(void)
 	pthread_mutex_lock(&mu);
 	for (rec = records; rec && rec->in_use; rec = rec->next)
 		;
-	if (!rec && (rec = calloc(1, sizeof *rec)) != NULL) {
+	if (!rec && (rec = aligned_alloc(_Alignof(struct record),
+					 sizeof *rec)) != NULL) {
+		memset(rec, 0, sizeof *rec);
 		rec->next = records;
 		records = rec;
 	}
@@ -206,10 +209,7 @@ static uint64_t try_advance(void)
 	size_t n = 0;
 
 	/* Pairs with gs__epoch_enter's store (see the top). */
-	if (have_barrier)
-		gs__barrier_all();
-	else
-		atomic_thread_fence(memory_order_seq_cst);
+	gs__fence_heavy();
 	pthread_mutex_lock(&mu);
 	for (rec = records; rec && all; rec = rec->next) {
 		uint64_t l = atomic_load(&rec->pub.local);
@@ -272,6 +272,13 @@ static void push(struct record *rec, struct gs__epoch_entry *e)
 	if (++rec->since_try >= RETIRE_BATCH) {
 		rec->since_try = 0;
 		collect(rec, try_advance());
+		/*
+		 * Garbage piling up means a reader inside is not running:
+		 * give it the processor rather than retire ever more.
+		 */
+		if (atomic_load_explicit(&rec->nlimbo, memory_order_relaxed) >
+		    16 * RETIRE_BATCH)
+			sched_yield();
 	}
 }
 

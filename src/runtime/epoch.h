@@ -21,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "runtime/fence.h"
 #include <stdint.h>
 
 #include "runtime/platform.h"
@@ -41,7 +43,6 @@ struct gs__epoch_record {
 };
 
 extern _Atomic uint64_t gs__epoch_now;
-extern _Atomic bool gs__epoch_fence; /* readers must fence (no barrier) */
 extern _Thread_local struct gs__epoch_record *gs__epoch_self
 	__attribute__((tls_model("initial-exec")));
 
@@ -66,15 +67,10 @@ static inline int gs__epoch_enter(void)
 				      memory_order_relaxed);
 		/*
 		 * The store must be seen before this section's loads: the
-		 * advance's asymmetric barrier orders it, so only the
-		 * compiler needs holding back; without that barrier, this
-		 * fence pairs with the one in epoch.c's try_advance.
+		 * light side of the fence pair whose heavy side is in
+		 * epoch.c's try_advance (runtime/fence.h).
 		 */
-		if (atomic_load_explicit(&gs__epoch_fence,
-					 memory_order_relaxed))
-			atomic_thread_fence(memory_order_seq_cst);
-		else
-			atomic_signal_fence(memory_order_seq_cst);
+		gs__fence_light();
 	}
 	return 0;
 }

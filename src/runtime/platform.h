@@ -27,16 +27,6 @@ uint32_t gs__thread_id(void);
 int gs__ncpu(void);
 
 /*
- * gs__barrier_init readies gs__barrier_all and says whether the system
- * has one; call it once before the first gs__barrier_all. With it, a
- * thread that runs gs__barrier_all makes every other thread of the
- * process pass a full memory barrier before it returns, so those
- * threads' hot paths need no fence of their own (membarrier on Linux).
- */
-bool gs__barrier_init(void);
-void gs__barrier_all(void);
-
-/*
  * gs__random64 returns 64 bits from the system's random source, or, if
  * it fails, a mix of the clock, an address and a counter.
  */

@@ -100,17 +100,24 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 	ts.tv_sec = (time_t)(deadline / GS_SECOND);
 	ts.tv_nsec = (long)(deadline % GS_SECOND);
 
+	/*
+	 * The hook runs with no bucket locked: it takes the executor's
+	 * lock and may wake a thread, which locks a bucket, perhaps this
+	 * one.
+	 */
+	if (hook)
+		hook(true);
 	pthread_mutex_lock(&b->mu);
 	if (atomic_load_explicit(word, memory_order_relaxed) != expected) {
 		pthread_mutex_unlock(&b->mu);
 		pthread_cond_destroy(&s.cond);
+		if (hook)
+			hook(false);
 		return EAGAIN;
 	}
 	s.prevp = b->tailp;
 	*b->tailp = &s;
 	b->tailp = &s.next;
-	if (hook)
-		hook(true);
 	/* Not a cancellation point, like the futex: see wait.h. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	while (!s.woken && err != ETIMEDOUT) {
@@ -120,12 +127,12 @@ int gs__wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
 			err = pthread_cond_timedwait(&s.cond, &b->mu, &ts);
 	}
 	pthread_setcancelstate(cancel_state, NULL);
-	if (hook)
-		hook(false);
 	if (!s.woken)
 		unlink_locked(b, &s);
 	pthread_mutex_unlock(&b->mu);
 	pthread_cond_destroy(&s.cond);
+	if (hook)
+		hook(false);
 	return s.woken ? 0 : ETIMEDOUT;
 }
 

@@ -1,89 +1,103 @@
 /*
  * map.c - gs_map_t: a hash map whose loads take no lock and never
- * block, and whose writers lock only the bucket they touch.
+ * block, and whose writers lock only the bucket chain they touch.
  *
- * Layout. A table is an array of 64-byte buckets, one cache line each:
+ * Layout. A table is an array of 128-byte buckets (two cache lines):
  *
- *	ctrl     bytes 0-4: the tag of slots 0-4 (0 = empty), bit MOVED,
- *	         bit DEAD (both in a chain's first bucket only)
- *	lock     the chain's spin lock (first bucket only)
- *	slot[5]  pointers to nodes
- *	over     the next bucket of the chain, allocated when 5 are full
+ *	ctrl     bytes 0-5: the tag of slots 0-5 (0 = empty); bits 48-61:
+ *	         a version, bumped whenever a slot gains or loses a key;
+ *	         bit DEAD and bit MOVED (both in a chain's first bucket)
+ *	meta     byte i: the length of slot i's key (0-8), or LONG; bit
+ *	         META_LOCK: the chain's spin lock (first bucket only); bit
+ *	         META_OVER: over is set
+ *	slot[6]  the key word and the value: a key of up to 8 bytes sits
+ *	         in the word itself; a longer one is a node (hash, length,
+ *	         bytes) that the word points to
+ *	over     the next bucket of the chain, allocated when 6 are full
  *
- * A node holds the value (an atomic pointer), the key's 64-bit hash,
- * its length and its bytes inline: one allocation per entry. The tag is
- * the hash's top byte (never 0); the bucket is picked by its low bits.
- * A load is: hash, one acquire load of ctrl, a byte match of the tag
- * against the five tags at once, and the node's hash and key for each
- * match: for a present key that is one bucket line and one node line.
+ * The tag is the hash's top byte (never 0); the bucket is picked by its
+ * low bits. A load is: hash, ctrl, a byte match of the tag against the
+ * six tags at once, the matching slot's word and value (same bucket),
+ * and ctrl once more: for a short key no pointer is followed and
+ * nothing is allocated per entry.
  *
  * Writers lock the chain's first bucket and change it only under that
- * lock: a node is published by storing its slot and then its tag
- * (release), removed by clearing its tag and then its slot. A node's
- * key never changes and it never moves to another slot of its table, so
- * a store to a present key writes the value in place, and readers that
- * hold the node see either value. Every write operation is one locked
- * read-modify-write of one entry (update), which makes them
- * linearizable: Store and LoadAndDelete of a key serialise on its lock
- * (B27), and a LoadOrStore that loses read the winner's published node.
+ * lock. A key is added by writing its slot and meta byte and then, in
+ * one release store, its tag with a new version; removed by clearing
+ * its tag with a new version; its value is rewritten in place. A reader
+ * that matched a key checks that ctrl is unchanged after it read the
+ * slot: the same version means the slot held that key all along, so
+ * key and value belong together; otherwise it reads the bucket again
+ * (a retry, never a wait: no writer holds anything a reader needs).
+ * Every write operation is one locked read-modify-write of one entry
+ * (update), which makes them linearizable: Store and LoadAndDelete of a
+ * key serialise on its lock (B27), and a LoadOrStore that loses read
+ * the winner's published slot.
  *
  * Growth doubles the table. One thread at a time (the resize mutex)
  * links the new table as old->next and moves old bucket i, under its
  * lock, into new buckets i and i + n (only old bucket i feeds them, so
  * they need no lock yet), then sets MOVED on it. The old slots are left
- * as they were (frozen): a reader that checked ctrl before MOVED reads a
- * copy that was exact at the move; one that sees MOVED follows next. A
- * writer that finds MOVED under the lock goes to next. A delete in the
- * new table also clears the node's frozen slot in the old one (new->
- * prev) while the old table is still reachable, so no reader can find a
- * freed node there. When every bucket is moved, the map points at the
- * new table and the old one is retired through the epoch. A move that
- * cannot allocate stops where it is; the map works in that half-moved
- * state and the next growth resumes it.
+ * as they were (frozen): a reader that read ctrl before MOVED reads a
+ * copy that was exact at the move (its recheck of ctrl sends a hit to
+ * the new table); a writer that finds MOVED under the lock goes to
+ * next. Long keys' nodes are shared by both tables, so a delete in the
+ * new one also clears the node's frozen word in the old one (new->prev)
+ * while the old table is still reachable. When every bucket is moved,
+ * the map points at the new table and the old one is retired through
+ * the epoch. A move that cannot allocate stops where it is; the map
+ * works in that half-moved state and the next growth resumes it.
  *
  * Range walks the table it started with, bucket by bucket, and follows
  * MOVED into the two new buckets of a bucket moved before it got there.
- * A key present for the whole walk sits in one slot of that bucket (or,
- * once moved, of its frozen copy) for the whole walk, so it is visited
- * exactly once; range holds no lock while it calls fn. Clear swaps the
- * table for none, then marks every bucket DEAD under its lock (writers
- * that see DEAD start again from the map; readers see an empty map) and
- * retires the table with its nodes: no allocation, one retire.
+ * It reads each bucket until ctrl holds still across the read, then
+ * calls fn on that copy, holding no lock. A key present for the whole
+ * walk keeps its slot in that bucket (or, once moved, in the frozen
+ * copy), so it is visited exactly once. Clear swaps the table for none,
+ * then marks every chain DEAD under its lock (writers that see DEAD
+ * start again from the map; readers see an empty map) and retires the
+ * table with its nodes: no allocation, one retire.
  *
- * Reclamation: every operation runs inside an epoch section; removed
- * nodes and old tables carry their epoch entry, so retiring allocates
- * nothing. Counting: per-thread stripes of monotonic add and delete
- * counters, so writers share no counter line; len collects them twice
- * until both collections agree, which makes its result a value the
- * count had at one moment between them.
+ * Reclamation: every operation runs inside an epoch section; long
+ * keys' nodes and old tables carry their epoch entry, so retiring
+ * allocates nothing. Counting: per-thread stripes of monotonic add and
+ * delete counters, so writers share no counter line; len collects them
+ * twice until both collections agree, which makes its result a value
+ * the count had at one moment between them.
  *
  * Concurrency table (every pair may overlap, destroy excepted):
  *
- *	load             lock-free, never waits
+ *	load             lock-free, never waits; retries a bucket that
+ *	                 changed while it read
  *	store and the    lock the key's chain; may run growth afterwards
  *	other writers    (the resize mutex), never while holding a lock
  *	range            lock-free; fn may call anything on the map
  *	clear            the resize mutex, then every chain's lock in turn
  *	compute          fn runs under the key's chain lock
  *
- * Memory orders: slots, tags, over, next and the map's table pointer
- * are published with release stores and read with acquire loads (on
- * x86 plain moves); the value likewise, so a loaded value's referent is
- * as its storer left it. The bucket lock is an acquire CAS and a
- * release store. MOVED is set with release after the new buckets are
- * filled, so a reader that sees it sees them.
+ * Memory orders: slot words, values, meta and over are written before
+ * the release store of ctrl (or of over) that publishes them and read
+ * after an acquire load of it; the reader's second ctrl load comes
+ * after its slot loads, which are acquire, so it cannot be hoisted
+ * above them (on x86 all of these are plain moves). The bucket lock is
+ * an acquire fetch-or and a release store. MOVED is set with release after
+ * the new buckets are filled, so a reader that sees it sees them.
  *
- * Rejected: one lock per map (writers would all contend), a seqlock per
- * bucket with keys inline in the slots (loads would retry, and a reader
- * could spin behind a preempted writer), and split-ordered lists (a
- * pointer chase per entry on every load).
+ * Rejected: one lock per map (writers would all contend), a node per
+ * entry (a second cache line and a malloc per store; this file's first
+ * form), a seqlock that readers wait on (a reader could spin behind a
+ * preempted writer), and split-ordered lists (a pointer chase per entry
+ * on every load).
  *
- * Limits: chains lengthen when growth cannot allocate; a range callback
+ * Limits: the version has 14 bits, so a reader stalled inside one
+ * bucket read while exactly a multiple of 16,384 slot changes hit that
+ * bucket, ending with the same tags, could pair a key with another's
+ * value; chains lengthen when growth cannot allocate; a range callback
  * that runs long delays every reclamation; a key deleted and stored
  * again during a range may be visited twice; the lock is a spin lock
  * that yields, so a writer preempted inside it makes others of the same
  * chain yield until it runs; len retries while the count keeps
- * changing.
+ * changing; a move hashes short keys again.
  */
 #include <errno.h>
 #include <sched.h>
@@ -99,12 +113,19 @@
 #include "runtime/epoch.h"
 #include "runtime/platform.h"
 
-#define SLOTS       5
-#define TAGS        0xffffffffffull /* the five tag bytes of ctrl */
-#define BYTE_LO     0x0101010101ull
-#define BYTE_HI     0x8080808080ull
-#define MOVED       (1ull << 63)
+#define SLOTS       6
+#define TAGS        0xffffffffffffull /* the six tag bytes of ctrl */
+#define BYTE_LO     0x010101010101ull
+#define BYTE_HI     0x808080808080ull
+#define BYTE_LOW7   0x7f7f7f7f7f7full
+#define VERSION     (0x3fffull << 48) /* bumped by each slot change */
+#define VERSION_ONE (1ull << 48)
 #define DEAD        (1ull << 62)
+#define MOVED       (1ull << 63)
+#define LONG        0xff /* meta byte of a slot whose key is a node */
+#define META_LOCK   (1ull << 48) /* the chain's lock (first bucket) */
+#define META_OVER   (1ull << 49) /* over is set */
+#define SHORT_MAX   8    /* longer keys live in a node */
 #define MIN_BUCKETS 8
 #define STRIPES     16
 #define LINE        64
@@ -112,42 +133,49 @@
 #define container_of(p, type, field) \
 	((type *)(void *)((char *)(p) - offsetof(type, field)))
 
-struct node {
-	struct gs__epoch_entry link; /* for the retire; readers skip it */
-	_Atomic(void *) value;
+/* A key longer than SHORT_MAX bytes, with its hash. */
+struct knode {
+	struct gs__epoch_entry link;
 	uint64_t hash;
 	size_t len;
 	unsigned char key[];
 };
 
+struct slot {
+	_Atomic uint64_t kw; /* a short key's bytes, or a knode pointer */
+	_Atomic(void *) value;
+};
+
 struct bucket {
-	_Alignas(LINE) _Atomic uint64_t ctrl;
-	_Atomic uint32_t lock;
-	uint32_t unused;
-	_Atomic(struct node *) slot[SLOTS];
+	_Alignas(2 * LINE) _Atomic uint64_t ctrl;
+	_Atomic uint64_t meta; /* byte i: slot i's length; META_ bits */
+	struct slot s[SLOTS];
 	_Atomic(struct bucket *) over;
 };
 
 struct table {
-	_Alignas(LINE) struct gs__epoch_entry link;
+	_Alignas(2 * LINE) struct gs__epoch_entry link;
 	size_t mask;                  /* buckets - 1 */
 	_Atomic(struct table *) next; /* the table this one moves into */
 	_Atomic(struct table *) prev; /* the table moving into this one */
 	size_t moved;     /* buckets below it are moved; resize mutex */
 	bool owns_nodes;  /* set by clear: the free frees the nodes too */
+	_Atomic size_t nover; /* overflow buckets, so a free can skip */
 	struct bucket b[];
 };
 
+/* A counter pair that one thread (owner) alone writes, without RMW. */
 struct stripe {
 	_Alignas(LINE) _Atomic uint64_t adds;
 	_Atomic uint64_t dels;
+	_Atomic uint32_t owner; /* a gs__thread_id, or 0 before the first */
 };
 
 struct impl {
 	_Alignas(LINE) _Atomic(struct table *) table;
 	uint64_t seed[2];
 	gs_mutex_t resize; /* growth, clear, the first table */
-	struct stripe count[STRIPES];
+	struct stripe count[STRIPES + 1]; /* the last: shared, by RMW */
 };
 
 #define IMPL(m) ((_Atomic(struct impl *) *)(void *)&(m)->impl_)
@@ -169,28 +197,30 @@ size_t gs__map_allocs(void)
 	return allocs_tried;
 }
 
-static void *map_alloc(size_t size, bool line)
+static void *map_alloc(size_t size, size_t align)
 {
 	long n = atomic_load_explicit(&allocs_left, memory_order_relaxed);
 
 	allocs_tried++;
-
 	while (n >= 0) {
 		if (n == 0)
 			return NULL;
 		if (atomic_compare_exchange_weak(&allocs_left, &n, n - 1))
 			break;
 	}
-	if (!line)
+	if (!align)
 		return malloc(size);
-	return aligned_alloc(LINE, (size + LINE - 1) & ~(size_t)(LINE - 1));
+	return aligned_alloc(align, (size + align - 1) & ~(align - 1));
 }
 
 /*
  * Hashing: the key's bytes in two 64-bit words (short keys read as two
- * overlapping loads), each mixed with a seed word, folded by a 128-bit
- * multiply (high half xor low half), then folded once more with the
- * length. Longer keys chain 16 bytes a round through the same fold.
+ * overlapping loads), the first mixed with a seed word, the second with
+ * the other and the length, folded by one 128-bit multiply (high half
+ * xor low half, so that the low bits, which pick the bucket, depend on
+ * every input bit). Longer keys chain 16 bytes a round through the same
+ * fold. The seed words are odd-or-random, so no fixed key multiplies to
+ * a fixed value.
  */
 #define MIX0 0x9e3779b97f4a7c15ull
 #define MIX1 0xc2b2ae3d27d4eb4full
@@ -225,8 +255,8 @@ static inline uint64_t ld32(const unsigned char *p)
 	return v;
 }
 
-static uint64_t hash_long(const uint64_t *seed, const unsigned char *p,
-			  size_t len)
+static __attribute__((noinline)) uint64_t
+hash_long(const uint64_t *seed, const unsigned char *p, size_t len)
 {
 	const unsigned char *end = p + len;
 	uint64_t acc = seed[0] ^ len;
@@ -238,28 +268,36 @@ static uint64_t hash_long(const uint64_t *seed, const unsigned char *p,
 		    seed[0] ^ MIX0);
 }
 
+/* A short key's bytes as one word, zero above them. */
+static inline uint64_t short_word(const unsigned char *p, size_t len)
+{
+	if (len == 8)
+		return ld64(p);
+	if (len >= 4)
+		return ld32(p) | ld32(p + len - 4) << (8 * (len - 4));
+	if (len == 0)
+		return 0;
+	/* Overlapping bytes are equal, so or-ing them is harmless. */
+	return (uint64_t)p[0] | (uint64_t)p[len >> 1] << (8 * (len >> 1)) |
+	       (uint64_t)p[len - 1] << (8 * (len - 1));
+}
+
+static inline uint64_t hash_words(const struct impl *im, uint64_t a,
+				  uint64_t b, size_t len)
+{
+	return fold(a ^ im->seed[0], b ^ im->seed[1] ^ (len * MIX2));
+}
+
 static inline uint64_t map_hash(const struct impl *im, const void *key,
 				size_t len)
 {
 	const unsigned char *p = key;
-	uint64_t a, b;
 
 	if (len > 16)
 		return hash_long(im->seed, p, len);
-	if (len >= 8) {
-		a = ld64(p);
-		b = ld64(p + len - 8);
-	} else if (len >= 4) {
-		a = ld32(p);
-		b = ld32(p + len - 4);
-	} else {
-		a = len ? (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 |
-				  p[len - 1]
-			: 0;
-		b = 0;
-	}
-	return fold(fold(a ^ im->seed[0], b ^ im->seed[1]) ^ len ^ MIX2,
-		    im->seed[0] ^ MIX0);
+	if (len > 8)
+		return hash_words(im, ld64(p), ld64(p + len - 8), len);
+	return hash_words(im, short_word(p, len), 0, len);
 }
 
 static inline uint64_t tag_of(uint64_t h)
@@ -269,30 +307,59 @@ static inline uint64_t tag_of(uint64_t h)
 	return t | (t == 0);
 }
 
-/* The slots of ctrl whose tag is tag: bit 8i+7 for slot i. */
+/*
+ * The slots of ctrl whose tag is tag: bit 8i+7 for slot i. Exact: an
+ * empty slot keeps its old key's bytes, so a false match on one could
+ * bring a deleted key back. A byte of x is zero where the tags agree;
+ * adding 0x7f to its low seven bits sets bit 7 unless they are all 0,
+ * and no sum carries into the next byte.
+ */
 static inline uint64_t match(uint64_t ctrl, uint64_t tag)
 {
 	uint64_t x = (ctrl & TAGS) ^ (tag * BYTE_LO);
 
-	/* A false match can follow a true one; the key check weeds it. */
-	return (x - BYTE_LO) & ~x & BYTE_HI;
+	return ~(((x & BYTE_LOW7) + BYTE_LOW7) | x | BYTE_LOW7) & BYTE_HI;
 }
 
-static inline bool key_eq(const struct node *n, uint64_t h,
-			  const void *key, size_t len)
+static inline uint64_t bump(uint64_t c)
 {
-	const unsigned char *a = n->key, *b = key;
+	return (c & ~VERSION) | ((c + VERSION_ONE) & VERSION);
+}
 
-	if (n->hash != h || n->len != len)
-		return false;
-	if (len == 0)
-		return true; /* key may be NULL then */
-	if (len == 8)
-		return ld64(a) == ld64(b);
-	if (len > 8 && len <= 16)
-		return ld64(a) == ld64(b) &&
-		       ld64(a + len - 8) == ld64(b + len - 8);
-	return memcmp(a, b, len) == 0;
+/* What a lookup compares: the key, its word if short, its hash. */
+struct probe {
+	const void *key;
+	size_t len;
+	uint64_t hash, word, tag;
+};
+
+static inline __attribute__((always_inline)) struct probe
+probe_of(const struct impl *im, const void *key, size_t len)
+{
+	struct probe p = {key, len, map_hash(im, key, len), 0, 0};
+
+	if (len <= SHORT_MAX)
+		p.word = short_word(key, len);
+	p.tag = tag_of(p.hash);
+	return p;
+}
+
+/* Whether slot content (meta byte, kw) holds p's key. */
+static inline bool slot_is(unsigned meta, uint64_t kw,
+			   const struct probe *p)
+{
+	const struct knode *k;
+
+	if (meta != LONG)
+		return meta == p->len && kw == p->word;
+	k = (const struct knode *)(uintptr_t)kw;
+	return k && k->hash == p->hash && k->len == p->len &&
+	       memcmp(k->key, p->key, p->len) == 0;
+}
+
+static inline unsigned meta_at(uint64_t meta, int i)
+{
+	return (unsigned)(meta >> (8 * i)) & 0xff;
 }
 
 static inline uint64_t ctrl_acquire(struct bucket *b)
@@ -300,31 +367,57 @@ static inline uint64_t ctrl_acquire(struct bucket *b)
 	return atomic_load_explicit(&b->ctrl, memory_order_acquire);
 }
 
-/* Finds key's node, lock-free; the caller is inside a section. */
-static inline struct node *find(struct table *t, uint64_t h,
-				const void *key, size_t len)
+static inline uint64_t load_acquire(_Atomic uint64_t *w)
 {
-	struct bucket *b = &t->b[h & t->mask];
-	uint64_t c = ctrl_acquire(b), tag = tag_of(h);
+	return atomic_load_explicit(w, memory_order_acquire);
+}
 
-	while (__builtin_expect(c & (MOVED | DEAD), 0)) {
-		if (!(c & MOVED))
-			return NULL; /* cleared after we read the table */
-		t = atomic_load_explicit(&t->next, memory_order_acquire);
-		b = &t->b[h & t->mask];
-		c = ctrl_acquire(b);
-	}
+/*
+ * Finds p's key, lock-free, and sets *value; the caller is inside a
+ * section. A hit is checked by reading ctrl again: the same word (the
+ * version included) means that no slot of the bucket changed hands
+ * while the key and value were read, so they belong together.
+ */
+static inline bool find(struct table *t, const struct probe *p,
+			void **value)
+{
+	struct bucket *b = &t->b[p->hash & t->mask];
+	uint64_t c = ctrl_acquire(b);
+
 	for (;;) {
-		for (uint64_t mm = match(c, tag); mm; mm &= mm - 1) {
-			struct node *n = atomic_load_explicit(
-				&b->slot[__builtin_ctzll(mm) >> 3],
-				memory_order_acquire);
-			if (n && key_eq(n, h, key, len))
-				return n;
+		uint64_t meta, mm;
+
+		if (__builtin_expect(c & (MOVED | DEAD), 0)) {
+			if (!(c & MOVED))
+				return false; /* cleared after we looked */
+			t = atomic_load_explicit(&t->next,
+						 memory_order_acquire);
+			b = &t->b[p->hash & t->mask];
+			c = ctrl_acquire(b);
+			continue;
 		}
+		meta = load_acquire(&b->meta);
+		for (mm = match(c, p->tag); mm; mm &= mm - 1) {
+			int i = __builtin_ctzll(mm) >> 3;
+			uint64_t kw = load_acquire(&b->s[i].kw);
+			void *v = atomic_load_explicit(&b->s[i].value,
+						       memory_order_acquire);
+
+			if (!slot_is(meta_at(meta, i), kw, p))
+				continue;
+			if (ctrl_acquire(b) != c)
+				break; /* changed under us: read again */
+			*value = v;
+			return true;
+		}
+		if (mm) {
+			c = ctrl_acquire(b);
+			continue;
+		}
+		/* META_OVER comes after over: pairs with insert_slot. */
+		if (!(meta & META_OVER))
+			return false;
 		b = atomic_load_explicit(&b->over, memory_order_acquire);
-		if (!b)
-			return NULL;
 		c = ctrl_acquire(b);
 	}
 }
@@ -332,12 +425,11 @@ static inline struct node *find(struct table *t, uint64_t h,
 static void bucket_lock_slow(struct bucket *b)
 {
 	for (unsigned n = 0;; n++) {
-		uint32_t z = 0;
-
-		if (atomic_load_explicit(&b->lock, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_weak_explicit(
-			    &b->lock, &z, 1, memory_order_acquire,
-			    memory_order_relaxed))
+		if (!(atomic_load_explicit(&b->meta, memory_order_relaxed) &
+		      META_LOCK) &&
+		    !(atomic_fetch_or_explicit(&b->meta, META_LOCK,
+					       memory_order_acquire) &
+		      META_LOCK))
 			return;
 		if (n < 64)
 			gs__spin_pause();
@@ -346,19 +438,27 @@ static void bucket_lock_slow(struct bucket *b)
 	}
 }
 
+/*
+ * The lock is a bit of the first bucket's meta, on the line that the
+ * writer reads next anyway. Waiters only ever set the bit, which is set
+ * already, so the holder may clear it with a plain store of what it
+ * last wrote.
+ */
 static inline void bucket_lock(struct bucket *b)
 {
-	uint32_t z = 0;
-
-	if (!atomic_compare_exchange_strong_explicit(&b->lock, &z, 1,
-						     memory_order_acquire,
-						     memory_order_relaxed))
+	if (atomic_fetch_or_explicit(&b->meta, META_LOCK,
+				     memory_order_acquire) &
+	    META_LOCK)
 		bucket_lock_slow(b);
 }
 
 static inline void bucket_unlock(struct bucket *b)
 {
-	atomic_store_explicit(&b->lock, 0, memory_order_release);
+	atomic_store_explicit(&b->meta,
+			      atomic_load_explicit(&b->meta,
+						   memory_order_relaxed) &
+				      ~META_LOCK,
+			      memory_order_release);
 }
 
 /* Enters a section; with no record to be had, waits for one. */
@@ -371,7 +471,7 @@ static inline void map_enter(void)
 static struct table *table_new(size_t nbuckets)
 {
 	size_t size = sizeof(struct table) + nbuckets * sizeof(struct bucket);
-	struct table *t = map_alloc(size, true);
+	struct table *t = map_alloc(size, 2 * LINE);
 
 	if (t) {
 		memset(t, 0, size);
@@ -382,24 +482,31 @@ static struct table *table_new(size_t nbuckets)
 
 static struct bucket *bucket_new(void)
 {
-	struct bucket *b = map_alloc(sizeof *b, true);
+	struct bucket *b = map_alloc(sizeof *b, 2 * LINE);
 
 	if (b)
 		memset(b, 0, sizeof *b);
 	return b;
 }
 
-/* Frees t's buckets, and its nodes if nodes (not those it moved on). */
+/* Frees t's buckets, and its long keys if nodes (not those moved on). */
 static void table_free(struct table *t, bool nodes)
 {
-	for (size_t i = 0; i <= t->mask; i++) {
+	for (size_t i = 0;
+	     (nodes || atomic_load(&t->nover)) && i <= t->mask; i++) {
 		struct bucket *b = &t->b[i], *next;
 		bool mine = nodes && !(atomic_load(&b->ctrl) & MOVED);
 
 		for (; b; b = next) {
+			uint64_t c = atomic_load(&b->ctrl);
+			uint64_t meta = atomic_load(&b->meta);
+
 			next = atomic_load(&b->over);
 			for (int s = 0; mine && s < SLOTS; s++)
-				free(atomic_load(&b->slot[s]));
+				if ((c >> (8 * s) & 0xff) &&
+				    meta_at(meta, s) == LONG)
+					free((void *)(uintptr_t)atomic_load(
+						&b->s[s].kw));
 			if (b != &t->b[i])
 				free(b);
 		}
@@ -416,9 +523,9 @@ static void table_retired(struct gs__epoch_entry *e)
 	table_free(t, t->owns_nodes);
 }
 
-static void node_retired(struct gs__epoch_entry *e)
+static void knode_retired(struct gs__epoch_entry *e)
 {
-	free(container_of(e, struct node, link));
+	free(container_of(e, struct knode, link));
 }
 
 static struct impl *impl_get(gs_map_t *m, bool create)
@@ -428,7 +535,7 @@ static struct impl *impl_get(gs_map_t *m, bool create)
 
 	if (im || !create)
 		return im;
-	im = map_alloc(sizeof *im, true);
+	im = map_alloc(sizeof *im, LINE);
 	if (!im)
 		return NULL;
 	memset(im, 0, sizeof *im);
@@ -448,7 +555,7 @@ static uint64_t count_of(struct impl *im)
 {
 	uint64_t adds = 0, dels = 0;
 
-	for (int i = 0; i < STRIPES; i++) {
+	for (int i = 0; i <= STRIPES; i++) {
 		adds += atomic_load_explicit(&im->count[i].adds,
 					     memory_order_acquire);
 		dels += atomic_load_explicit(&im->count[i].dels,
@@ -457,9 +564,33 @@ static uint64_t count_of(struct impl *im)
 	return adds - dels;
 }
 
-static inline struct stripe *my_stripe(struct impl *im)
+/*
+ * Adds n to the caller's adds (or dels) counter and returns the new
+ * value. A thread owns the stripe of its id if it is the first there;
+ * the owner alone writes it, so a load and a release store do (no
+ * locked instruction); others share the last stripe by fetch_add.
+ */
+static inline uint64_t count_add(struct impl *im, bool del, uint64_t n)
 {
-	return &im->count[gs__thread_id() & (STRIPES - 1)];
+	uint32_t id = gs__thread_id(), z = 0;
+	struct stripe *s = &im->count[id & (STRIPES - 1)];
+	uint32_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+	_Atomic uint64_t *c;
+	uint64_t v;
+
+	if (owner != id &&
+	    (owner != 0 || !atomic_compare_exchange_strong_explicit(
+				   &s->owner, &z, id, memory_order_relaxed,
+				   memory_order_relaxed)))
+		s = &im->count[STRIPES];
+	c = del ? &s->dels : &s->adds;
+	if (s == &im->count[STRIPES])
+		return atomic_fetch_add_explicit(c, n, memory_order_release) +
+		       n;
+	/* Release: pairs with len's acquire loads of the counters. */
+	v = atomic_load_explicit(c, memory_order_relaxed) + n;
+	atomic_store_explicit(c, v, memory_order_release);
+	return v;
 }
 
 static bool over_full(struct impl *im, struct table *t)
@@ -467,16 +598,75 @@ static bool over_full(struct impl *im, struct table *t)
 	return count_of(im) > (t->mask + 1) * SLOTS * 3 / 4;
 }
 
+/* A chain being filled by a move; nobody reads it before MOVED. */
+struct filler {
+	struct bucket *b;
+	int n;
+	uint64_t ctrl, meta;
+};
+
+static void filler_flush(struct filler *f)
+{
+	atomic_store_explicit(&f->b->ctrl, f->ctrl, memory_order_relaxed);
+	atomic_store_explicit(&f->b->meta, f->meta, memory_order_relaxed);
+}
+
+static void filler_put(struct filler *f, struct bucket **spare,
+		       uint64_t tag, unsigned meta, uint64_t kw, void *value)
+{
+	if (f->n == SLOTS) {
+		struct bucket *ob = *spare;
+
+		f->meta |= META_OVER;
+		filler_flush(f);
+		*spare = atomic_load_explicit(&ob->over, memory_order_relaxed);
+		atomic_store_explicit(&ob->over, NULL, memory_order_relaxed);
+		atomic_store_explicit(&f->b->over, ob, memory_order_relaxed);
+		*f = (struct filler){ob, 0, 0, 0};
+	}
+	atomic_store_explicit(&f->b->s[f->n].kw, kw, memory_order_relaxed);
+	atomic_store_explicit(&f->b->s[f->n].value, value,
+			      memory_order_relaxed);
+	f->ctrl |= tag << (8 * f->n);
+	f->meta |= (uint64_t)meta << (8 * f->n);
+	f->n++;
+}
+
+static void free_chain(struct bucket *b)
+{
+	while (b) {
+		struct bucket *next = atomic_load(&b->over);
+
+		free(b);
+		b = next;
+	}
+}
+
+/* The hash of a slot's key, under its chain's lock. */
+static inline uint64_t slot_hash(const struct impl *im, unsigned meta,
+				 uint64_t kw)
+{
+	if (meta == LONG)
+		return ((const struct knode *)(uintptr_t)kw)->hash;
+	return hash_words(im, kw, 0, meta);
+}
+
 /*
  * Moves old bucket i into new buckets i and i + old size, under old
- * bucket i's lock; allocates every overflow bucket first, so that a
- * failure leaves everything as it was.
+ * bucket i's lock. A chain of one bucket fits either half without
+ * overflow; a longer one is counted first, so that every overflow
+ * bucket is allocated before anything changes and a failure leaves
+ * everything as it was. The old slots stay as they were (frozen); long
+ * keys' nodes are shared by both tables.
  */
-static int move_bucket(struct table *t, size_t i, struct table *n)
+static int move_bucket(struct impl *im, struct table *t, size_t i,
+		       struct table *n)
 {
-	struct bucket *b = &t->b[i], *bb, *dst[2], *spare = NULL;
-	size_t cnt[2] = {0, 0}, fill[2] = {0, 0};
-	uint64_t c, tags[2] = {0, 0};
+	struct bucket *b = &t->b[i], *bb, *spare = NULL;
+	size_t cnt[2] = {0, 0}, need;
+	struct filler f[2] = {{&n->b[i], 0, 0, 0},
+			      {&n->b[i + t->mask + 1], 0, 0, 0}};
+	uint64_t c;
 
 	bucket_lock(b);
 	c = atomic_load_explicit(&b->ctrl, memory_order_relaxed);
@@ -484,24 +674,32 @@ static int move_bucket(struct table *t, size_t i, struct table *n)
 		bucket_unlock(b);
 		return 0;
 	}
-	for (bb = b; bb; bb = atomic_load_explicit(&bb->over,
-						   memory_order_relaxed))
-		for (int s = 0; s < SLOTS; s++) {
-			struct node *nd = atomic_load_explicit(
-				&bb->slot[s], memory_order_relaxed);
-			if (nd)
-				cnt[(nd->hash & n->mask) != i]++;
+	if (atomic_load_explicit(&b->over, memory_order_relaxed)) {
+		for (bb = b; bb; bb = atomic_load_explicit(
+					 &bb->over, memory_order_relaxed)) {
+			uint64_t cc = atomic_load_explicit(
+				&bb->ctrl, memory_order_relaxed);
+			uint64_t meta = atomic_load_explicit(
+				&bb->meta, memory_order_relaxed);
+
+			for (int s = 0; s < SLOTS; s++)
+				if (cc >> (8 * s) & 0xff)
+					cnt[(slot_hash(im, meta_at(meta, s),
+						       atomic_load_explicit(
+							       &bb->s[s].kw,
+							       memory_order_relaxed)) &
+					     n->mask) != i]++;
 		}
-	for (int k = 0; k < 2; k++)
-		for (size_t need = cnt[k] ? (cnt[k] - 1) / SLOTS : 0; need;
-		     need--) {
+		need = (cnt[0] ? (cnt[0] - 1) / SLOTS : 0) +
+		       (cnt[1] ? (cnt[1] - 1) / SLOTS : 0);
+		atomic_fetch_add_explicit(&n->nover, need,
+					  memory_order_relaxed);
+		/* A failure below overcounts nover: a free then walks. */
+		for (; need; need--) {
 			struct bucket *ob = bucket_new();
 
 			if (!ob) {
-				for (; spare; spare = ob) {
-					ob = atomic_load(&spare->over);
-					free(spare);
-				}
+				free_chain(spare);
 				bucket_unlock(b);
 				return ENOMEM;
 			}
@@ -509,42 +707,33 @@ static int move_bucket(struct table *t, size_t i, struct table *n)
 					      memory_order_relaxed);
 			spare = ob;
 		}
+	}
 
 	/* Fill the new chains; nobody reads them before MOVED is set. */
-	dst[0] = &n->b[i];
-	dst[1] = &n->b[i + t->mask + 1];
-	for (bb = b; bb; bb = atomic_load_explicit(&bb->over,
-						   memory_order_relaxed))
+	for (bb = b; bb;
+	     bb = atomic_load_explicit(&bb->over, memory_order_relaxed)) {
+		uint64_t cc = atomic_load_explicit(&bb->ctrl,
+						   memory_order_relaxed);
+		uint64_t meta = atomic_load_explicit(&bb->meta,
+						     memory_order_relaxed);
+
 		for (int s = 0; s < SLOTS; s++) {
-			struct node *nd = atomic_load_explicit(
-				&bb->slot[s], memory_order_relaxed);
-			int k;
+			unsigned mt = meta_at(meta, s);
+			uint64_t kw, h;
 
-			if (!nd)
+			if (!(cc >> (8 * s) & 0xff))
 				continue;
-			k = (nd->hash & n->mask) != i;
-			if (fill[k] == SLOTS) {
-				struct bucket *ob = spare;
-
-				atomic_store_explicit(&dst[k]->ctrl, tags[k],
-						      memory_order_relaxed);
-				spare = atomic_load_explicit(
-					&ob->over, memory_order_relaxed);
-				atomic_store_explicit(&ob->over, NULL,
-						      memory_order_relaxed);
-				atomic_store_explicit(&dst[k]->over, ob,
-						      memory_order_relaxed);
-				dst[k] = ob;
-				fill[k] = 0;
-				tags[k] = 0;
-			}
-			atomic_store_explicit(&dst[k]->slot[fill[k]], nd,
-					      memory_order_relaxed);
-			tags[k] |= tag_of(nd->hash) << (8 * fill[k]++);
+			kw = atomic_load_explicit(&bb->s[s].kw,
+						  memory_order_relaxed);
+			h = slot_hash(im, mt, kw);
+			filler_put(&f[(h & n->mask) != i], &spare, tag_of(h),
+				   mt, kw,
+				   atomic_load_explicit(&bb->s[s].value,
+							memory_order_relaxed));
 		}
-	for (int k = 0; k < 2; k++)
-		atomic_store_explicit(&dst[k]->ctrl, tags[k],
-				      memory_order_relaxed);
+	}
+	filler_flush(&f[0]);
+	filler_flush(&f[1]);
 
 	/* Release: whoever sees MOVED sees the new chains. */
 	atomic_store_explicit(&b->ctrl, c | MOVED, memory_order_release);
@@ -570,7 +759,7 @@ static void grow(struct impl *im)
 	}
 	if (n) {
 		for (; t->moved <= t->mask; t->moved++)
-			if (move_bucket(t, t->moved, n) != 0)
+			if (move_bucket(im, t, t->moved, n) != 0)
 				break;
 		if (t->moved > t->mask) {
 			atomic_store_explicit(&im->table, n,
@@ -632,102 +821,126 @@ struct pos {
 };
 
 /*
- * Under the chain's lock: finds key (at), the first free slot (hole)
- * and the chain's last bucket.
+ * Under the chain's lock: finds p's key (at), the first free slot
+ * (hole) and the chain's last bucket.
  */
-static struct node *chain_find(struct bucket *b, uint64_t h,
-			       const void *key, size_t len, struct pos *at,
-			       struct pos *hole, struct bucket **last)
+static bool chain_find(struct bucket *b, const struct probe *p,
+		       struct pos *at, struct pos *hole, struct bucket **last)
 {
-	uint64_t tag = tag_of(h);
-
 	hole->b = NULL;
 	for (;;) {
 		uint64_t c = atomic_load_explicit(&b->ctrl,
 						  memory_order_relaxed);
+		uint64_t meta = atomic_load_explicit(&b->meta,
+						     memory_order_relaxed);
 
-		for (uint64_t mm = match(c, tag); mm; mm &= mm - 1) {
+		for (uint64_t mm = match(c, p->tag); mm; mm &= mm - 1) {
 			int i = __builtin_ctzll(mm) >> 3;
-			struct node *n = atomic_load_explicit(
-				&b->slot[i], memory_order_relaxed);
+			uint64_t kw = atomic_load_explicit(
+				&b->s[i].kw, memory_order_relaxed);
 
-			if (n && key_eq(n, h, key, len)) {
+			if (slot_is(meta_at(meta, i), kw, p)) {
 				at->b = b;
 				at->i = i;
-				return n;
+				return true;
 			}
 		}
 		for (int i = 0; !hole->b && i < SLOTS; i++)
-			if (!((c >> (8 * i)) & 0xff)) {
+			if (!(c >> (8 * i) & 0xff)) {
 				hole->b = b;
 				hole->i = i;
 			}
 		*last = b;
+		if (!(meta & META_OVER))
+			return false;
 		b = atomic_load_explicit(&b->over, memory_order_relaxed);
-		if (!b)
-			return NULL;
 	}
 }
 
-static void unlink_node(struct table *t, struct pos at, struct node *n)
+/* Empties slot at; returns the long key's node to retire, or NULL. */
+static struct knode *unlink_slot(struct table *t, struct pos at)
 {
 	uint64_t c = atomic_load_explicit(&at.b->ctrl, memory_order_relaxed);
+	uint64_t meta = atomic_load_explicit(&at.b->meta,
+					     memory_order_relaxed);
+	struct knode *k;
 	struct table *p;
 
-	/* Tag first: a reader that still matches it finds NULL or n. */
-	atomic_store_explicit(&at.b->ctrl, c & ~(0xffull << (8 * at.i)),
+	/* One store: the tag goes and the version moves. */
+	atomic_store_explicit(&at.b->ctrl, bump(c & ~(0xffull << (8 * at.i))),
 			      memory_order_release);
-	atomic_store_explicit(&at.b->slot[at.i], NULL, memory_order_release);
+	if (meta_at(meta, at.i) != LONG)
+		return NULL;
+	k = (struct knode *)(uintptr_t)atomic_load_explicit(
+		&at.b->s[at.i].kw, memory_order_relaxed);
 
-	/* The frozen copy in a table still moving into this one. */
+	/* Its frozen copy in a table still moving into this one. */
 	p = atomic_load_explicit(&t->prev, memory_order_acquire);
-	if (!p)
-		return;
-	for (struct bucket *b = &p->b[n->hash & p->mask]; b;
+	for (struct bucket *b = p ? &p->b[k->hash & p->mask] : NULL; b;
 	     b = atomic_load_explicit(&b->over, memory_order_acquire))
 		for (int s = 0; s < SLOTS; s++)
-			if (atomic_load_explicit(&b->slot[s],
-						 memory_order_relaxed) == n)
-				atomic_store_explicit(&b->slot[s], NULL,
+			if (atomic_load_explicit(&b->s[s].kw,
+						 memory_order_relaxed) ==
+			    (uint64_t)(uintptr_t)k)
+				atomic_store_explicit(&b->s[s].kw, 0,
 						      memory_order_release);
+	return k;
 }
 
-/* Links a new node for key into hole (or a new overflow bucket). */
-static int insert_node(struct impl *im, struct pos hole,
-		       struct bucket *last, uint64_t h, const void *key,
-		       size_t len, void *value, bool *grow_now)
+/* Fills hole (or a new overflow bucket) with p's key and value. */
+static int insert_slot(struct impl *im, struct table *t, struct pos hole,
+		       struct bucket *last, const struct probe *p, void *value,
+		       bool *grow_now)
 {
-	struct node *n = map_alloc(sizeof *n + len, false);
-	uint64_t c, adds;
+	struct knode *k = NULL;
+	uint64_t c, meta, adds, kw = p->word;
+	unsigned mt = (unsigned)p->len;
 
-	if (!n)
-		return ENOMEM;
+	if (p->len > SHORT_MAX) {
+		k = map_alloc(sizeof *k + p->len, 0);
+		if (!k)
+			return ENOMEM;
+		k->hash = p->hash;
+		k->len = p->len;
+		memcpy(k->key, p->key, p->len);
+		kw = (uint64_t)(uintptr_t)k;
+		mt = LONG;
+	}
 	if (!hole.b) {
 		struct bucket *ob = bucket_new();
 
 		if (!ob) {
-			free(n);
+			free(k);
 			return ENOMEM;
 		}
 		atomic_store_explicit(&last->over, ob, memory_order_release);
+		atomic_store_explicit(
+			&last->meta,
+			atomic_load_explicit(&last->meta,
+					     memory_order_relaxed) |
+				META_OVER,
+			memory_order_release);
+		atomic_fetch_add_explicit(&t->nover, 1, memory_order_relaxed);
 		hole.b = ob;
 		hole.i = 0;
 		*grow_now = true;
 	}
-	atomic_init(&n->value, value);
-	n->hash = h;
-	n->len = len;
-	if (len)
-		memcpy(n->key, key, len);
 
-	/* Slot, then tag: a reader that matches the tag finds the node. */
-	atomic_store_explicit(&hole.b->slot[hole.i], n, memory_order_release);
+	/* Slot, meta, then tag and version in one release store. */
+	atomic_store_explicit(&hole.b->s[hole.i].kw, kw, memory_order_relaxed);
+	atomic_store_explicit(&hole.b->s[hole.i].value, value,
+			      memory_order_relaxed);
+	meta = atomic_load_explicit(&hole.b->meta, memory_order_relaxed);
+	meta &= ~(0xffull << (8 * hole.i));
+	atomic_store_explicit(&hole.b->meta,
+			      meta | (uint64_t)mt << (8 * hole.i),
+			      memory_order_relaxed);
 	c = atomic_load_explicit(&hole.b->ctrl, memory_order_relaxed);
-	atomic_store_explicit(&hole.b->ctrl, c | tag_of(h) << (8 * hole.i),
+	atomic_store_explicit(&hole.b->ctrl,
+			      bump(c | p->tag << (8 * hole.i)),
 			      memory_order_release);
-	adds = atomic_fetch_add_explicit(&my_stripe(im)->adds, 1,
-					 memory_order_release);
-	if ((adds & 15) == 15)
+	adds = count_add(im, false, 1);
+	if ((adds & 15) == 0)
 		*grow_now = true;
 	return 0;
 }
@@ -747,47 +960,46 @@ update(gs_map_t *m, const void *key, size_t len, update_fn fn, void *arg,
 	struct table *t;
 	struct bucket *b, *last = NULL;
 	struct pos at = {0}, hole;
-	struct node *n;
-	bool present = false, grow_now = false;
+	struct knode *dead = NULL;
+	struct probe p;
+	bool found, present = false, grow_now = false;
 	void *v = NULL, *was = NULL;
-	uint64_t h;
 	int err = 0;
 
 	if (!im) {
 		fn(&v, &present, arg);
 		return present ? ENOMEM : 0;
 	}
-	h = map_hash(im, key, len);
+	p = probe_of(im, key, len);
 	map_enter();
-	while ((b = lock_home(im, h, &t)) == NULL) {
+	while ((b = lock_home(im, p.hash, &t)) == NULL) {
 		if (!may_insert || install(im) != 0) {
 			gs__epoch_exit();
 			fn(&v, &present, arg);
 			return present ? ENOMEM : 0;
 		}
 	}
-	n = chain_find(b, h, key, len, &at, &hole, &last);
-	if (n) {
-		was = v = atomic_load_explicit(&n->value,
+	found = chain_find(b, &p, &at, &hole, &last);
+	if (found) {
+		was = v = atomic_load_explicit(&at.b->s[at.i].value,
 					       memory_order_relaxed);
 		present = true;
 	}
 	fn(&v, &present, arg);
-	if (n && present) {
+	if (found && present) {
 		/* An unchanged value is not written: readers keep the line. */
 		if (v != was)
-			atomic_store_explicit(&n->value, v,
+			atomic_store_explicit(&at.b->s[at.i].value, v,
 					      memory_order_release);
-	} else if (n) {
-		unlink_node(t, at, n);
-		atomic_fetch_add_explicit(&my_stripe(im)->dels, 1,
-					  memory_order_release);
+	} else if (found) {
+		dead = unlink_slot(t, at);
+		count_add(im, true, 1);
 	} else if (present) {
-		err = insert_node(im, hole, last, h, key, len, v, &grow_now);
+		err = insert_slot(im, t, hole, last, &p, v, &grow_now);
 	}
 	bucket_unlock(b);
-	if (n && !present)
-		gs__epoch_retire_entry(&n->link, node_retired);
+	if (dead)
+		gs__epoch_retire_entry(&dead->link, knode_retired);
 	if (grow_now && (atomic_load_explicit(&t->next,
 					      memory_order_relaxed) ||
 			 over_full(im, t)))
@@ -800,18 +1012,19 @@ bool gs_map_load(gs_map_t *m, const void *key, size_t len, void **value)
 {
 	struct impl *im = atomic_load_explicit(IMPL(m), memory_order_acquire);
 	struct table *t;
-	struct node *n = NULL;
-	uint64_t h;
+	struct probe p;
+	void *v;
+	bool found = false;
 
 	if (!im)
 		return false;
-	h = map_hash(im, key, len);
+	p = probe_of(im, key, len);
 	map_enter();
 	t = atomic_load_explicit(&im->table, memory_order_acquire);
-	if (t && (n = find(t, h, key, len)) != NULL && value)
-		*value = atomic_load_explicit(&n->value, memory_order_acquire);
+	if (t && (found = find(t, &p, &v)) && value)
+		*value = v;
 	gs__epoch_exit();
-	return n != NULL;
+	return found;
 }
 
 struct op {
@@ -960,6 +1173,12 @@ int gs_map_compute(gs_map_t *m, const void *key, size_t len,
 	return update(m, key, len, fn, arg, true);
 }
 
+/* One bucket's entries, read together (see range_bucket). */
+struct snap {
+	uint64_t ctrl, meta, kw[SLOTS];
+	void *value[SLOTS];
+};
+
 /* Visits bucket i of t, or the two it moved into; false: fn stopped. */
 static bool range_bucket(struct table *t, size_t i,
 			 bool (*fn)(const void *, size_t, void *, void *),
@@ -967,6 +1186,7 @@ static bool range_bucket(struct table *t, size_t i,
 {
 	struct bucket *b = &t->b[i];
 	uint64_t c = ctrl_acquire(b);
+	struct snap sn;
 
 	if (c & MOVED) {
 		struct table *n = atomic_load_explicit(&t->next,
@@ -977,17 +1197,39 @@ static bool range_bucket(struct table *t, size_t i,
 	}
 	if (c & DEAD)
 		return true;
-	for (; b; b = atomic_load_explicit(&b->over, memory_order_acquire))
+	for (; b; b = atomic_load_explicit(&b->over, memory_order_acquire)) {
+		/*
+		 * Read the bucket until ctrl holds still across the read:
+		 * then every key and value read belong together. A key that
+		 * stays keeps its slot, so each read finds it again.
+		 */
+		do {
+			sn.ctrl = ctrl_acquire(b);
+			sn.meta = load_acquire(&b->meta);
+			for (int s = 0; s < SLOTS; s++) {
+				sn.kw[s] = load_acquire(&b->s[s].kw);
+				sn.value[s] = atomic_load_explicit(
+					&b->s[s].value, memory_order_acquire);
+			}
+		} while (ctrl_acquire(b) != sn.ctrl);
 		for (int s = 0; s < SLOTS; s++) {
-			struct node *n = atomic_load_explicit(
-				&b->slot[s], memory_order_acquire);
+			unsigned mt = meta_at(sn.meta, s);
+			const struct knode *k;
+			unsigned char key[8];
 
-			if (n && !fn(n->key, n->len,
-				     atomic_load_explicit(&n->value,
-							  memory_order_acquire),
-				     arg))
+			if (!(sn.ctrl >> (8 * s) & 0xff))
+				continue;
+			if (mt != LONG) {
+				memcpy(key, &sn.kw[s], 8);
+				if (!fn(key, mt, sn.value[s], arg))
+					return false;
+				continue;
+			}
+			k = (const struct knode *)(uintptr_t)sn.kw[s];
+			if (k && !fn(k->key, k->len, sn.value[s], arg))
 				return false;
 		}
+	}
 	return true;
 }
 
@@ -1010,6 +1252,15 @@ void gs_map_range(gs_map_t *m,
 	gs__epoch_exit();
 }
 
+static int tags_in(uint64_t c)
+{
+	int n = 0;
+
+	for (int s = 0; s < SLOTS; s++)
+		n += (c >> (8 * s) & 0xff) != 0;
+	return n;
+}
+
 /* Marks t's live chains DEAD under their locks; returns their entries. */
 static uint64_t kill_table(struct table *t)
 {
@@ -1025,11 +1276,10 @@ static uint64_t kill_table(struct table *t)
 			for (struct bucket *bb = b; bb;
 			     bb = atomic_load_explicit(&bb->over,
 						       memory_order_relaxed))
-				for (int s = 0; s < SLOTS; s++)
-					killed += atomic_load_explicit(
-							  &bb->slot[s],
-							  memory_order_relaxed) !=
-						  NULL;
+				killed += (uint64_t)tags_in(
+					atomic_load_explicit(
+						&bb->ctrl,
+						memory_order_relaxed));
 			atomic_store_explicit(&b->ctrl, c | DEAD,
 					      memory_order_release);
 		}
@@ -1056,8 +1306,7 @@ void gs_map_clear(gs_map_t *m)
 		n = atomic_load_explicit(&t->next, memory_order_acquire);
 		if (n)
 			killed += kill_table(n);
-		atomic_fetch_add_explicit(&my_stripe(im)->dels, killed,
-					  memory_order_release);
+		count_add(im, true, killed);
 		t->owns_nodes = true;
 		gs__epoch_retire_entry(&t->link, table_retired);
 	}
@@ -1075,7 +1324,7 @@ size_t gs_map_len(gs_map_t *m)
 	for (unsigned tries = 0;; tries++) {
 		for (int k = 0; k < 2; k++) {
 			a[k] = d[k] = 0;
-			for (int i = 0; i < STRIPES; i++) {
+			for (int i = 0; i <= STRIPES; i++) {
 				a[k] += atomic_load_explicit(
 					&im->count[i].adds,
 					memory_order_acquire);

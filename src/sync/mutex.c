@@ -3,9 +3,9 @@
  * wait layer.
  *
  * Promise: mutual exclusion; unlock n synchronises before the lock
- * n + 1 that follows it; an unlock of an unlocked mutex aborts; a
- * waiter that has waited over 1 ms turns the mutex over to hand-off
- * mode (which does not yet serve waiters in order: see the limits).
+ * n + 1 that follows it; an unlock of an unlocked mutex aborts; once a
+ * waiter has waited over 1 ms the mutex hands itself to its sleepers in
+ * the order they queued, and no newcomer takes it ahead of them.
  *
  * State word (state_):
  *
@@ -16,9 +16,11 @@
  *	STARVING  bit 2   hand-off mode
  *	waiters   bits 3+ threads counted as waiting on the semaphore
  *
- * sema_ is a counting semaphore of wake permits; waiters sleep on it in
- * the wait layer. An unlock that wakes a waiter removes one from the
- * waiter count and posts one permit, so at every moment
+ * sema_ is a counting semaphore of wake permits whose sleepers queue in
+ * order (runtime/semqueue.h): a permit goes straight to the oldest
+ * sleeper, and to the count only when nobody sleeps. An unlock that
+ * wakes a waiter removes one from the waiter count and releases one
+ * permit, so at every moment
  *
  *	waiters + unconsumed permits = threads in the waiting phase.
  *
@@ -28,13 +30,14 @@
  * CPU may release the lock soon. A woken waiter that loses goes back to
  * sleep, and once it has waited more than 1 ms it sets STARVING.
  *
- * Hand-off mode: unlock leaves LOCKED clear but posts a permit, and the
- * thread that takes the permit owns the mutex; arriving threads see
- * STARVING, do not take the lock, and queue. The new owner sets LOCKED
- * and leaves hand-off mode if it is the last waiter or waited under
- * 1 ms, as Go does. Which waiter takes a permit is the wait layer's
- * choice: the kernel's futex queue wakes threads of equal priority in
- * the order they slept, and the parking lot always does.
+ * Hand-off mode: unlock leaves LOCKED clear but releases a permit, and
+ * the thread that gets the permit owns the mutex; arriving threads see
+ * STARVING, do not take the lock, and queue at the back. As the permit
+ * is given to the oldest sleeper itself, not left for whoever looks
+ * first, the mutex passes down the queue in order. A waiter that was
+ * woken in normal mode and lost the race goes back to the front of the
+ * queue, not the back. The new owner sets LOCKED and leaves hand-off
+ * mode if it is the last waiter or waited under 1 ms, as Go does.
  *
  * A waiter with a deadline (lock_until) that times out must leave the
  * count without breaking the invariant. If a permit is there it takes
@@ -50,27 +53,31 @@
  * the deadlock that leaving without doing so causes).
  *
  * Memory orders: the CAS that sets LOCKED, and the add that takes the
- * mutex over in hand-off, are acquires; the subtraction of LOCKED in
- * unlock is a release, and the permit post is a release paired with
- * the acquire of the permit take, which orders a hand-off. Loads that
+ * mutex over in hand-off, are acquires; the CAS that clears LOCKED in
+ * unlock is a release, and the permit release is paired with the
+ * acquire of the permit's taker, which orders a hand-off. Loads that
  * only feed a later CAS are relaxed.
  *
- * Limits: the hand-off permit is not addressed to a waiter. A thread
- * that arrives in hand-off mode queues, and if the permit is already
- * posted its first look takes it, ahead of the sleeper the unlock woke;
- * as it has not waited long it also ends hand-off mode. Against a
- * thread relocking in a loop this happens most of the time (a break-it
- * run measured 66 to 99% of hand-offs going to such newcomers, and
- * waiters waiting 40 ms to 1.4 s), so the 1 ms bound is not kept. Serving
- * hand-offs in queue order needs a FIFO of waiters, which 8 bytes do
- * not hold; a per-address wait queue outside the mutex would.
+ * Unlock decides whom to wake in the one CAS that clears LOCKED (see
+ * mutex_unlock_slow), so that a thread that locks and frees the mutex
+ * right after never races with the end of that unlock.
+ *
+ * Limits: a thread that arrives in hand-off mode counts itself as a
+ * waiter and then queues; if an unlock comes between the two while
+ * nobody sleeps, the permit goes to the count and the first of the
+ * threads on their way to the queue takes it. Those are newcomers in
+ * arrival order; a waiter that lost a race, the one hand-off mode is
+ * for, joins the queue before it counts itself, and is never among
+ * them.
  *
  * Rejected: a 4-byte word with the waiters sleeping on the state word
  * itself. The word changes on every arrival, so sleeps keep failing
  * with EAGAIN, and a wake cannot be given to one thread; hand-off needs
- * a permit that exactly one thread consumes. Also a limit: a waiter
- * re-queued after losing to a newcomer goes to the back, not the front
- * as in Go, because the wait layer has no front.
+ * a permit that exactly one thread consumes. Also rejected: leaving the
+ * hand-off permit in the count for the woken sleeper to collect. A
+ * newcomer relocking in a loop collected it first most of the time (66
+ * to 99% of hand-offs in one measurement), and waiters waited up to
+ * 1.4 s.
  */
 #include <errno.h>
 #include <sched.h>
@@ -80,8 +87,8 @@
 #include <gosync/runtime.h>
 
 #include "runtime/platform.h"
+#include "runtime/semqueue.h"
 #include "runtime/wait.h"
-#include "sync/sema.h"
 
 enum {
 	LOCKED = 1,
@@ -92,7 +99,6 @@ enum {
 };
 
 #define STARVATION_NS GS_MILLISECOND
-#define NEWCOMER_NS GS_MILLISECOND
 #define SPIN_ROUNDS 4
 #define SPIN_PAUSES 30
 
@@ -117,7 +123,7 @@ static bool leave_queue(_Atomic uint32_t *st, _Atomic uint32_t *sema)
 	uint32_t old, new;
 
 	for (;;) {
-		if (gs__sema_try(sema))
+		if (gs__semq_try(sema))
 			return true;
 		old = atomic_load_explicit(st, memory_order_relaxed);
 		if ((old >> WAITER_SHIFT) == 0 ||
@@ -149,7 +155,7 @@ static void wake_one(gs_mutex_t *m, uint32_t old)
 		if (atomic_compare_exchange_weak_explicit(
 			    st, &old, (old - WAITER) | WOKEN,
 			    memory_order_relaxed, memory_order_relaxed)) {
-			gs__sema_post(GS__ATOMIC32(&m->sema_), 1);
+			gs__semq_release(GS__ATOMIC32(&m->sema_));
 			return;
 		}
 	}
@@ -189,32 +195,15 @@ static int take_handoff(_Atomic uint32_t *st, uint32_t old, bool starving)
 	return 0;
 }
 
-/*
- * A newcomer that queues in hand-off mode sleeps first if a permit is
- * already posted: that permit was meant for a sleeper the unlock woke,
- * and the newcomer would otherwise take it ahead of it. It sleeps
- * behind the others on the word it sees, until the word changes (the
- * permit is taken) or for at most NEWCOMER_NS, in case the permit's
- * sleeper is gone (a timed waiter that left), so it can never wait on a
- * permit nobody takes.
- */
-static void queue_behind(_Atomic uint32_t *sema, int64_t deadline)
-{
-	uint32_t v = atomic_load_explicit(sema, memory_order_relaxed);
-	int64_t until = gs_now() + NEWCOMER_NS;
-
-	if (v != 0)
-		gs__wait(sema, v, until < deadline ? until : deadline);
-}
-
 static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 {
 	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
 	_Atomic uint32_t *sema = GS__ATOMIC32(&m->sema_);
 	uint32_t old = atomic_load_explicit(st, memory_order_relaxed), new;
 	int64_t wait_start = 0;
-	bool starving = false, awoke = false;
-	int round = 0;
+	bool starving = false, awoke = false, requeue, linked;
+	struct gs__semq_sleeper me;
+	int round = 0, rc;
 
 	for (;;) {
 		/* Spin while held in normal mode; claim WOKEN meanwhile. */
@@ -242,26 +231,40 @@ static int mutex_lock_slow(gs_mutex_t *m, int64_t deadline)
 		}
 		if (starving && (old & LOCKED))
 			new |= STARVING;
+		/*
+		 * Queued at the back the first time, at the front after
+		 * losing a race, as Go's waiters are. An awake waiter about
+		 * to queue joins the queue before its CAS makes it a waiter:
+		 * while it owns WOKEN no unlock releases a permit, so none
+		 * can reach it early, and from the CAS on, every permit finds
+		 * it queued instead of going to the count for the fastest
+		 * thread to take.
+		 */
+		requeue = wait_start != 0;
+		linked = false;
 		if (awoke) {
 			if (!(new & WOKEN))
 				inconsistent();
 			new &= ~(uint32_t)WOKEN;
+			if (old & LOCKED)
+				linked = gs__semq_link(sema, &me, requeue);
 		}
 		if (!atomic_compare_exchange_weak_explicit(
 			    st, &old, new, memory_order_acquire,
-			    memory_order_relaxed))
+			    memory_order_relaxed)) {
+			if (linked && gs__semq_unlink(sema, &me))
+				inconsistent(); /* a permit while WOKEN */
 			continue;
+		}
 		if (!(old & (LOCKED | STARVING)))
 			return 0; /* locked by the CAS */
 
 		/* Queued: sleep for a permit. */
-		if (wait_start == 0) {
+		if (!requeue)
 			wait_start = gs_now();
-			if (old & STARVING)
-				queue_behind(sema, deadline);
-		}
-		if (gs__sema_take(sema, deadline) == ETIMEDOUT &&
-		    !leave_queue(st, sema))
+		rc = linked ? gs__semq_sleep(sema, &me, deadline)
+			    : gs__semq_acquire(sema, requeue, deadline);
+		if (rc == ETIMEDOUT && !leave_queue(st, sema))
 			return ETIMEDOUT;
 		starving = starving || gs_now() - wait_start > STARVATION_NS;
 		old = atomic_load_explicit(st, memory_order_relaxed);
@@ -305,26 +308,44 @@ bool gs_mutex_trylock(gs_mutex_t *m)
 		memory_order_relaxed);
 }
 
-static void mutex_unlock_slow(gs_mutex_t *m, uint32_t new)
+/*
+ * The unlock of a contended mutex decides whom to wake in the same CAS
+ * that clears LOCKED, and after it touches nothing of the mutex but the
+ * permit it releases. A thread that locks right after that CAS may
+ * free the mutex once it is done (a waiter whose deadline passed then
+ * waits for the permit, so it cannot leave before the release).
+ */
+static void mutex_unlock_slow(gs_mutex_t *m, uint32_t old)
 {
-	if (!((new + LOCKED) & LOCKED))
-		gs__misuse("mutex", "unlock of unlocked mutex");
-	if (new & STARVING)
-		gs__sema_post(GS__ATOMIC32(&m->sema_), 1); /* hand off */
-	else
-		wake_one(m, new);
+	_Atomic uint32_t *st = GS__ATOMIC32(&m->state_);
+	uint32_t new;
+	bool wake;
+
+	do {
+		if (!(old & LOCKED))
+			gs__misuse("mutex", "unlock of unlocked mutex");
+		new = old - LOCKED;
+		wake = !(new & (WOKEN | STARVING)) &&
+		       (new >> WAITER_SHIFT) != 0;
+		if (wake)
+			new = (new - WAITER) | WOKEN;
+		/* Release: pairs with the acquire of the next lock. */
+	} while (!atomic_compare_exchange_weak_explicit(
+		st, &old, new, memory_order_release, memory_order_relaxed));
+	/* Hand off in hand-off mode; otherwise wake one, if any. */
+	if (wake || (new & STARVING))
+		gs__semq_release(GS__ATOMIC32(&m->sema_));
 }
 
 void gs_mutex_unlock(gs_mutex_t *m)
 {
-	/* Release: pairs with the acquire of the next lock. */
-	uint32_t new = atomic_fetch_sub_explicit(GS__ATOMIC32(&m->state_),
-						 LOCKED,
-						 memory_order_release) -
-		       LOCKED;
+	uint32_t old = LOCKED;
 
-	if (new != 0)
-		mutex_unlock_slow(m, new);
+	/* Release: pairs with the acquire of the next lock. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    GS__ATOMIC32(&m->state_), &old, 0, memory_order_release,
+		    memory_order_relaxed))
+		mutex_unlock_slow(m, old);
 }
 
 void gs_mutex_lock_any(void *m)

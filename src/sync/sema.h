@@ -1,7 +1,9 @@
 /*
  * sema.h - a counting semaphore of wake permits on one 32-bit word, for
- * the sleepers of the mutex and the rwmutex. A permit, once posted, is
- * taken by exactly one thread; who takes it is the wait layer's order.
+ * the sleepers of the rwmutex, which need no order among themselves
+ * (the mutex's are ordered: runtime/semqueue.h). A permit, once posted,
+ * is taken by exactly one thread; who takes it is the wait layer's
+ * order. Taking a permit is gs__semq_try, shared with the ordered one.
  *
  * Memory orders: a post is a release add, a take an acquire
  * compare-and-swap, so a thread that takes a permit sees everything the
@@ -17,42 +19,17 @@
 #include <gosync/runtime.h>
 
 #include "runtime/platform.h"
+#include "runtime/semqueue.h"
 #include "runtime/wait.h"
-
-/* gs__sema_try takes a permit if one is there. */
-static inline bool gs__sema_try(_Atomic uint32_t *sema)
-{
-	uint32_t s = atomic_load_explicit(sema, memory_order_relaxed);
-
-	while (s > 0)
-		if (atomic_compare_exchange_weak_explicit(
-			    sema, &s, s - 1, memory_order_acquire,
-			    memory_order_relaxed))
-			return true;
-	return false;
-}
-
-/*
- * Pauses spent watching for a permit before sleeping, where another CPU
- * can post one meanwhile: the critical sections these semaphores wait
- * out are usually shorter than a sleep and a wake, which cost tens of
- * microseconds on a virtual machine.
- */
-#define GS__SEMA_SPIN 200
 
 /* gs__sema_take sleeps for a permit until deadline: 0 or ETIMEDOUT. */
 static inline int gs__sema_take(_Atomic uint32_t *sema, int64_t deadline)
 {
-	if (gs__ncpu() > 1)
-		for (int i = 0; i < GS__SEMA_SPIN; i++) {
-			if (atomic_load_explicit(sema, memory_order_relaxed) &&
-			    gs__sema_try(sema))
-				return 0;
-			gs__spin_pause();
-		}
-	while (!gs__sema_try(sema))
+	if (gs__semq_spin(sema))
+		return 0;
+	while (!gs__semq_try(sema))
 		if (gs__wait(sema, 0, deadline) == ETIMEDOUT)
-			return gs__sema_try(sema) ? 0 : ETIMEDOUT;
+			return gs__semq_try(sema) ? 0 : ETIMEDOUT;
 	return 0;
 }
 

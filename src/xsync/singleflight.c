@@ -398,6 +398,13 @@ void gs_singleflight_forget(gs_singleflight_t *g, const void *key,
 
 void gs_singleflight_destroy(gs_singleflight_t *g)
 {
+	/*
+	 * A leader that has just finished may still be unlocking mu_ after
+	 * waking its callers; taking mu_ waits for that, and after its
+	 * unlock the leader touches nothing of g.
+	 */
+	gs_mutex_lock(&g->mu_);
+	gs_mutex_unlock(&g->mu_);
 	free(g->buckets_);
 	g->buckets_ = NULL;
 	g->nbuckets_ = 0;
