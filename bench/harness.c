@@ -232,6 +232,8 @@ static double time_run(const struct bench *b, uint64_t n, double ns_per_op)
 
 	if (b->before != NULL)
 		b->before(b->ctx);
+	if (b->prepare != NULL)
+		b->prepare(b->ctx, n);
 	if (b->threads > 1) {
 		/* With no estimate yet, Go's first grain is 1 as well. */
 		grain = ns_per_op > 0 ? GRAIN_NS / ns_per_op : 1;
@@ -246,15 +248,17 @@ static double time_run(const struct bench *b, uint64_t n, double ns_per_op)
 	return (double)(bench_now_ns() - start);
 }
 
-static uint64_t round_up(double n, uint64_t unit)
+static uint64_t round_up(const struct bench *b, double n)
 {
-	uint64_t k;
+	uint64_t k, unit = b->unit;
 
 	if (n > 1e12)
 		n = 1e12;
 	k = (uint64_t)(n / (double)unit);
 	if ((double)(k * unit) < n)
 		k++;
+	if (b->max_n != 0 && k * unit > b->max_n)
+		k = b->max_n / unit;
 	return k > 0 ? k * unit : unit;
 }
 
@@ -284,12 +288,14 @@ struct result bench_measure(const struct bench *b, int reps, double target)
 		op = t / (double)n;
 		if (t >= target / CALIB_SHARE)
 			break;
+		if (b->max_n != 0 && n + b->unit > b->max_n)
+			break;
 		want = 1.2 * target / CALIB_SHARE / op;
 		if (want > 100.0 * (double)n)
 			want = 100.0 * (double)n;
-		n = round_up(want, b->unit);
+		n = round_up(b, want);
 	}
-	n = round_up(target / op, b->unit);
+	n = round_up(b, target / op);
 
 	for (int i = 0; i < reps; i++) {
 		t = time_run(b, n, op);

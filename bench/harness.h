@@ -71,6 +71,14 @@ struct bench {
 	bool each;
 	/* If set, called on ctx before every timed run, outside the clock. */
 	void (*before)(void *ctx);
+	/*
+	 * If set, called after before with the run's operation count, also
+	 * outside the clock: for state that depends on n (a fresh map for
+	 * every unit operations of the run).
+	 */
+	void (*prepare)(void *ctx, uint64_t n);
+	/* If not 0, no run is longer than this many operations. */
+	uint64_t max_n;
 };
 
 struct result {

@@ -279,6 +279,15 @@ load_end=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)
 } >"$out/machine.json"
 
 sh "$here/report.sh" "$out"
+
+# The talk's map chart (store, delete, load; one bar per map, Go's
+# beside), apart from the report's charts: bench/map_chart.sh.
+if [ -f "$out/bench_map.json" ]; then
+	mkdir -p "$out/charts"
+	sh "$here/map_chart.sh" "$out/bench_map.json" \
+		"$out/charts/map_talk.png" "" "$out/go.json" ||
+		echo "run.sh: the map chart failed" >&2
+fi
 if [ -n "$failed" ]; then
 	echo "run.sh: failed:$failed" >&2
 	exit 1

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run_go.sh [--quick] [--tsv FILE]
+# bench/run_go.sh [--quick] [--tsv FILE] [--map]
 #
 # Runs Go's own benchmarks of the workloads that bench_sync,
 # bench_runtime and bench_xsync mirror, offline, and prints median (min)
@@ -23,6 +23,11 @@
 # semaphore's), and 8 for singleflight.Do/one-key-8g, which sets its
 # parallelism so.
 #
+# Last come bench_map's rows: bench/go's Map benchmarks (the anchors'
+# map workloads on sync.Map and a map behind RWMutex) and Go's own
+# sync.Map benchmarks. --map runs only those; its TSV then starts with
+# a line "version<TAB>go1.N.N", for bench_map --go FILE's labels.
+#
 # GOMAXPROCS is 2 (-cpu 2) whatever the core count, so that Go runs the
 # two threads the C benchmarks run; on a 2-core machine that is Go's
 # default. The build cache is a fresh temporary one and the module proxy
@@ -33,8 +38,10 @@ procs=2
 benchtime=200ms
 count=5
 tsv=
+map=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--map) map=1 ;;
 	--quick)
 		benchtime=20ms
 		count=1
@@ -48,7 +55,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	*)
-		echo "usage: $0 [--quick] [--tsv FILE]" >&2
+		echo "usage: $0 [--quick] [--tsv FILE] [--map]" >&2
 		exit 2
 		;;
 	esac
@@ -162,6 +169,26 @@ gobench() {
 }
 
 goenv=
+# map_benches: bench_map's Go side, bench/go's Map benchmarks (the
+# anchors' map workloads) and Go's own sync.Map benchmarks.
+map_benches() {
+	gobench "bench/go (ours: the anchors' map workloads)" "$here/go" \
+		'^BenchmarkMap$' "" '/1T/'
+	echo
+	pattern='^Benchmark(LoadMostlyHits|LoadMostlyMisses|LoadOrStore'
+	pattern="${pattern}Balanced|LoadOrStoreUnique|LoadOrStoreCollision"
+	pattern="${pattern}|LoadAndDeleteBalanced|LoadAndDeleteUnique"
+	pattern="${pattern}|LoadAndDeleteCollision|DeleteCollision|Range"
+	pattern="${pattern}|AdversarialAlloc|AdversarialDelete)\$"
+	gobench "$src (sync.Map's own)" "$src" "$pattern" "" ""
+}
+
+# With --map, only those: see --map above.
+if [ -n "$map" ]; then
+	[ -z "$tsv" ] || printf 'version\t%s\n' "${gover%% *}" >>"$tsv"
+	map_benches
+	exit 0
+fi
 pattern='BenchmarkMutexUncontended$|BenchmarkMutex$|BenchmarkMutexWork$'
 pattern="$pattern|BenchmarkRWMutexWrite100\$|BenchmarkRWMutexWrite10\$"
 pattern="$pattern|BenchmarkWaitGroupUncontended\$|BenchmarkOnce\$"
@@ -216,6 +243,10 @@ if [ -f "$xsync/singleflight/singleflight.go" ]; then
 else
 	echo "Go: no x/sync singleflight under $xsync, skipped"
 fi
+
+# bench_map's rows.
+echo
+map_benches
 
 if ! (cd "$here/go" && go run .) >"$tmp/sizes.txt" 2>&1; then
 	cat "$tmp/sizes.txt" >&2
