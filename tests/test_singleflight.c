@@ -492,4 +492,47 @@ TEST(singleflight_call_wait_racing_the_finish_never_hangs_or_leaks)
 	gs_singleflight_destroy(&g);
 }
 
+/*
+ * The recursion check is about fn's own thread: the thread that started
+ * an async flight runs nothing of it, so its do on the same key joins.
+ */
+static gate_t join_release = GATE_INIT;
+
+static int slow_join(void *arg, void **value)
+{
+	(void)arg;
+	gate_wait(&join_release);
+	*value = "joined";
+	return 0;
+}
+
+static void *open_join_release(void *arg)
+{
+	gs_singleflight_t *g = arg;
+
+	while (gs__singleflight_dups(g, "k", 1) < 1)
+		sched_yield();
+	gate_open(&join_release);
+	return NULL;
+}
+
+TEST(singleflight_do_joins_an_async_flight_of_the_same_thread)
+{
+	gs_singleflight_t g = GS_SINGLEFLIGHT_INIT(NULL, NULL);
+	gs_singleflight_call_t *c;
+	gs_singleflight_result_t r, a;
+
+	CHECK(gs_singleflight_do_async(&g, "k", 1, slow_join, NULL, &c) == 0,
+	      "do_async");
+	pthread_t t = start_thread(open_join_release, &g);
+	CHECK(gs_singleflight_do(&g, "k", 1, make_bar, NULL, &r) == 0 &&
+		      strcmp(r.value, "joined") == 0 && r.shared,
+	      "the do did not join the async flight");
+	pthread_join(t, NULL);
+	gs_singleflight_release(&r);
+	CHECK(gs_singleflight_call_wait(c, NULL, &a) == 0, "call_wait");
+	gs_singleflight_release(&a);
+	gs_singleflight_destroy(&g);
+}
+
 TEST_MAIN()

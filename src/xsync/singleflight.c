@@ -209,11 +209,15 @@ static int sf_follow(struct gs__sf_call *c, gs_singleflight_result_t *res)
 	return c->err;
 }
 
-/* A new call for key at *pp, holding refs references; NULL if no memory. */
+/*
+ * A new call for key at *pp, holding refs references, run by the thread
+ * leader (0 until an async call's thread starts); NULL if no memory.
+ */
 static struct gs__sf_call *sf_insert_locked(gs_singleflight_t *g,
 					     struct gs__sf_call **pp,
 					     uint64_t h, const void *key,
-					     size_t len, uint32_t refs)
+					     size_t len, uint32_t refs,
+					     uint32_t leader)
 {
 	struct gs__sf_call *c = malloc(sizeof *c + len);
 
@@ -225,7 +229,7 @@ static struct gs__sf_call *sf_insert_locked(gs_singleflight_t *g,
 				  .free_arg = g->free_arg,
 				  .hash = h,
 				  .len = len,
-				  .leader = gs__thread_id()};
+				  .leader = leader};
 	atomic_init(&c->refs, refs);
 	memcpy(c->key, key, len);
 	*pp = c;
@@ -253,7 +257,7 @@ int gs_singleflight_do(gs_singleflight_t *g, const void *key, size_t len,
 		gs_mutex_unlock(&g->mu_);
 		return sf_follow(c, res);
 	}
-	c = sf_insert_locked(g, pp, h, key, len, 1);
+	c = sf_insert_locked(g, pp, h, key, len, 1, gs__thread_id());
 	if (!c)
 		goto nomem;
 	gs_mutex_unlock(&g->mu_);
@@ -271,6 +275,10 @@ static void sf_run_async(const struct gs__job *job)
 	struct gs__sf_call *c = job->data;
 	gs_singleflight_result_t r;
 
+	/* Only now is the leader's thread known, for the recursion check. */
+	gs_mutex_lock(&c->g->mu_);
+	c->leader = gs__thread_id();
+	gs_mutex_unlock(&c->g->mu_);
 	sf_lead(c->g, c, (gs_singleflight_fn)job->fn, job->arg, &r);
 	gs_singleflight_release(&r); /* the leader job's reference */
 }
@@ -297,7 +305,7 @@ int gs_singleflight_do_async(gs_singleflight_t *g, const void *key,
 		return 0;
 	}
 	/* Two references: the caller's handle and the leader job's. */
-	c = sf_insert_locked(g, pp, h, key, len, 2);
+	c = sf_insert_locked(g, pp, h, key, len, 2, 0);
 	gs_mutex_unlock(&g->mu_);
 	if (!c)
 		return ENOMEM;
