@@ -1021,4 +1021,72 @@ TEST(map_operations_follow_go_semantics)
 	gs_map_destroy(&m);
 }
 
+/*
+ * A slot emptied by a delete and reused by a key of the other kind (8
+ * bytes inline against a 20-byte key in a node) while loads run: a
+ * load that read the bucket before the delete must never take the new
+ * short key's bytes for a node pointer. 12 short and 12 long keys, one
+ * thread deleting one and storing another for a second, two threads
+ * loading the long ones.
+ */
+enum { MIXED_KEYS = 24, MIXED_WRITES = 300000 };
+
+static char mixed_key[MIXED_KEYS][24];
+static size_t mixed_len[MIXED_KEYS];
+static gs_map_t mixed_map;
+static atomic_int mixed_stop;
+
+static void *mixed_loader(void *arg)
+{
+	unsigned r = (unsigned)(uintptr_t)arg;
+	long n = 0;
+
+	while (!atomic_load_explicit(&mixed_stop, memory_order_relaxed)) {
+		void *v = NULL;
+		int i;
+
+		r = r * 1103515245 + 12345;
+		i = (int)((r >> 8) % (MIXED_KEYS / 2)) * 2; /* a long key */
+		if (gs_map_load(&mixed_map, mixed_key[i], mixed_len[i], &v))
+			CHECK(v == (void *)(intptr_t)(i + 1),
+			      "key %d gave %p", i, v);
+		n++;
+	}
+	return (void *)n;
+}
+
+TEST(map_loads_survive_slots_reused_by_keys_of_the_other_length)
+{
+	pthread_t t[2];
+	unsigned r = 3;
+
+	for (int i = 0; i < MIXED_KEYS; i++) {
+		mixed_len[i] = (size_t)snprintf(
+			mixed_key[i], sizeof(mixed_key[i]),
+			i % 2 ? "sess%04d" : "session-%012d", i);
+		CHECK(gs_map_store(&mixed_map, mixed_key[i], mixed_len[i],
+				   (void *)(intptr_t)(i + 1)) == 0,
+		      "store");
+	}
+	for (int i = 0; i < 2; i++)
+		t[i] = start_thread(mixed_loader, (void *)(uintptr_t)(i + 1));
+	int64_t end = gs_now() + GS_SECOND;
+
+	for (int w = 0; w < MIXED_WRITES || gs_now() < end; w++) {
+		int i, j;
+
+		r = r * 1103515245 + 12345;
+		i = (int)((r >> 8) % MIXED_KEYS);
+		j = (int)((r >> 20) % MIXED_KEYS);
+		gs_map_delete(&mixed_map, mixed_key[i], mixed_len[i]);
+		CHECK(gs_map_store(&mixed_map, mixed_key[j], mixed_len[j],
+				   (void *)(intptr_t)(j + 1)) == 0,
+		      "store");
+	}
+	atomic_store(&mixed_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	gs_map_destroy(&mixed_map);
+}
+
 TEST_MAIN()

@@ -103,8 +103,12 @@
  * Limits: the version has 14 bits, so a reader stalled inside one
  * bucket read while exactly a multiple of 16,384 slot changes hit that
  * bucket, ending with the same tags, could pair a key with another's
- * value; chains lengthen when growth cannot allocate; a range callback
- * that runs long delays every reclamation; a key deleted and stored
+ * value, and, if a slot went from a long key to a short one and back
+ * in between, follow a short key's bytes as a node pointer and crash
+ * (a load or a range); a test made that happen only by running the
+ * 16,384 changes from a signal handler on the reader's own thread;
+ * chains lengthen when growth cannot allocate; a range callback that
+ * runs long delays every reclamation; a key deleted and stored
  * again during a range may be visited twice; the lock is a spin lock
  * that yields, so a writer preempted inside it makes others of the same
  * chain yield until it runs; len retries while the count keeps
@@ -424,10 +428,20 @@ static inline bool find(struct table *t, const struct probe *p,
 		for (mm = match(c, p->tag); mm; mm &= mm - 1) {
 			int i = __builtin_ctzll(mm) >> 3;
 			uint64_t kw = load_acquire(&b->s[i].kw);
+			unsigned mt = meta_at(load_acquire(&b->meta), i);
 			void *v = atomic_load_explicit(&b->s[i].value,
 						       memory_order_acquire);
 
-			if (!slot_is(meta_at(meta, i), kw, p))
+			/*
+			 * The word is read before its meta byte (insert_slot
+			 * writes them the other way round), and a node is
+			 * followed only while ctrl still says the slot kept
+			 * its key: the slot may have been emptied and reused
+			 * since c was read.
+			 */
+			if (mt == LONG && ctrl_acquire(b) != c)
+				break;
+			if (!slot_is(mt, kw, p))
 				continue;
 			if (ctrl_acquire(b) != c)
 				break; /* changed under us: read again */
@@ -998,14 +1012,19 @@ insert_slot(struct impl *im, struct table *t, struct pos hole,
 		*grow_now = full;
 	}
 
-	/* Slot, meta, then tag and version in one release store. */
-	atomic_store_explicit(&hole.b->s[hole.i].kw, kw, memory_order_relaxed);
-	atomic_store_explicit(&hole.b->s[hole.i].value, value,
-			      memory_order_relaxed);
+	/*
+	 * Meta, then the key word with release, then the value; then tag
+	 * and version in one release store. A reader that sees this key
+	 * word sees this meta byte with it (find reads the word first), so
+	 * it never takes a short key's bytes for a node.
+	 */
 	meta = atomic_load_explicit(&hole.b->meta, memory_order_relaxed);
 	meta &= ~(0xffull << (8 * hole.i));
 	atomic_store_explicit(&hole.b->meta,
 			      meta | (uint64_t)mt << (8 * hole.i),
+			      memory_order_relaxed);
+	atomic_store_explicit(&hole.b->s[hole.i].kw, kw, memory_order_release);
+	atomic_store_explicit(&hole.b->s[hole.i].value, value,
 			      memory_order_relaxed);
 	c = atomic_load_explicit(&hole.b->ctrl, memory_order_relaxed);
 	atomic_store_explicit(&hole.b->ctrl,
@@ -1279,12 +1298,13 @@ static bool range_bucket(struct table *t, size_t i,
 		 */
 		do {
 			sn.ctrl = ctrl_acquire(b);
-			sn.meta = load_acquire(&b->meta);
 			for (int s = 0; s < SLOTS; s++) {
 				sn.kw[s] = load_acquire(&b->s[s].kw);
 				sn.value[s] = atomic_load_explicit(
 					&b->s[s].value, memory_order_acquire);
 			}
+			/* After the words, as in find. */
+			sn.meta = load_acquire(&b->meta);
 		} while (ctrl_acquire(b) != sn.ctrl);
 		for (int s = 0; s < SLOTS; s++) {
 			unsigned mt = meta_at(sn.meta, s);
