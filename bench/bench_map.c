@@ -922,7 +922,7 @@ static void print_row(size_t i)
 
 	row_title(title, sizeof(title), w);
 	printf("\n%-40s %-20s %s\n", title, "ns/op, median (min)",
-	       "peer / gosync");
+	       "gosync / peer");
 	for (size_t c = 0; c < NCOLS; c++) {
 		char p[64] = "-", q[64] = "-";
 		const char *name = col_name(c);
@@ -934,8 +934,8 @@ static void print_row(size_t i)
 		if (cells[i][c].have) {
 			bench_fmt_pair(p, sizeof(p), &cells[i][c].r);
 			if (gs->have && c > 0)
-				bench_fmt_ratios(q, sizeof(q),
-				                 &cells[i][c].r, &gs->r);
+				bench_fmt_ratios(q, sizeof(q), &gs->r,
+				                 &cells[i][c].r);
 		}
 		printf("  %-38s %-20s %s\n", name, p, q);
 	}
@@ -1099,8 +1099,8 @@ int main(int argc, char **argv)
 	       cores == 1 ? "" : "s");
 	printf("2T rows: 2 threads, wall time / all operations of both "
 	       "(Go's RunParallel)\n");
-	printf("peer / gosync: ratio of medians (of mins); above 1 = "
-	       "gosync faster\n");
+	printf("gosync / peer: ratio of medians (of mins); below 1 = "
+	       "gosync faster, as in every other table\n");
 	for (size_t c = 0; c < NPEERS; c++) {
 		char why[160];
 

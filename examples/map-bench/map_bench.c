@@ -189,9 +189,9 @@ int main(int argc, char **argv)
 	       "C table + pthread_rwlock", "ratio");
 	for (int op = 0; op < NOPS; op++)
 		printf("%-8s %10.1f %26.1f %8.2f\n", op_name[op], res[0][op],
-		       res[1][op], res[1][op] / res[0][op]);
-	printf("(ratio: the C table's time over gs_map's; above 1 = gs_map "
-	       "faster)\n");
+		       res[1][op], res[0][op] / res[1][op]);
+	printf("(ratio: gs_map's time over the C table's; below 1 = gs_map "
+	       "faster, as in bench/'s tables)\n");
 
 	drawn = chart(png, res);
 	if (drawn == 1)
