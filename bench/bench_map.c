@@ -1122,8 +1122,8 @@ int main(int argc, char **argv)
 			        "the anchors' workloads (shared/reference/"
 			        "anchors.md, Map)",
 			        "Go's sync.Map benchmarks (sync/"
-			        "map_bench_test.go); Go's figures: GOMAXPROCS 2 "
-			        "only",
+			        "map_bench_test.go); Go's figures: "
+			        "GOMAXPROCS 2 only",
 			        "conc-map-bench's mixes, as defined in "
 			        "bench_map.c"};
 

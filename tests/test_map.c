@@ -670,16 +670,15 @@ TEST(map_enomem_leaves_the_map_unchanged)
 				gs__map_fail_allocs(left);
 				err = failing_op(which, &m, 1u << 30);
 				gs__map_fail_allocs(-1);
+				uint64_t k = 1u << 30;
+
 				if (err == 0) {
-					CHECK(gs_map_load(&m, &(uint64_t){1u << 30},
-							  8, NULL),
+					CHECK(gs_map_load(&m, &k, 8, NULL),
 					      "stored but absent");
-					gs_map_delete(&m, &(uint64_t){1u << 30},
-						      8);
+					gs_map_delete(&m, &k, 8);
 				} else {
 					CHECK(err == ENOMEM, "err %d", err);
-					CHECK(!gs_map_load(&m, &(uint64_t){1u << 30},
-							   8, NULL),
+					CHECK(!gs_map_load(&m, &k, 8, NULL),
 					      "failed but present");
 				}
 				check_filled(&m, sizes[s]);

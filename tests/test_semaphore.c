@@ -77,7 +77,8 @@ TEST(semaphore_acquire_under_a_timeout_follows_the_free_weight)
 	 * machine cannot make their context expire before they start.
 	 */
 	for (int i = 0; i < 4; i++) {
-		int64_t timeout = want[i] ? 10 * GS_MILLISECOND : 10 * GS_SECOND;
+		int64_t timeout =
+			want[i] ? 10 * GS_MILLISECOND : 10 * GS_SECOND;
 		gs_ctx_t *c;
 		CHECK(gs_ctx_with_timeout(NULL, timeout, &c) == 0, "ctx");
 		got[i] = gs_semaphore_acquire(&s, c, i % 2 ? 1 : 2);

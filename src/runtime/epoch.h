@@ -61,10 +61,10 @@ static inline int gs__epoch_enter(void)
 	if (__builtin_expect(r == NULL, 0))
 		return gs__epoch_enter_slow();
 	if (r->depth++ == 0) {
-		atomic_store_explicit(&r->local,
-				      atomic_load_explicit(&gs__epoch_now,
-							   memory_order_relaxed),
-				      memory_order_relaxed);
+		uint64_t now = atomic_load_explicit(&gs__epoch_now,
+						    memory_order_relaxed);
+
+		atomic_store_explicit(&r->local, now, memory_order_relaxed);
 		/*
 		 * The store must be seen before this section's loads: the
 		 * light side of the fence pair whose heavy side is in

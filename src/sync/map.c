@@ -735,12 +735,15 @@ static int move_bucket(struct impl *im, struct table *t, size_t i,
 				&bb->meta, memory_order_relaxed);
 
 			for (int s = 0; s < SLOTS; s++)
-				if (cc >> (8 * s) & 0xff)
-					cnt[(slot_hash(im, meta_at(meta, s),
-						       atomic_load_explicit(
-							       &bb->s[s].kw,
-							       memory_order_relaxed)) &
-					     n->mask) >> shift]++;
+				if (cc >> (8 * s) & 0xff) {
+					uint64_t kw = atomic_load_explicit(
+						&bb->s[s].kw,
+						memory_order_relaxed);
+					uint64_t h = slot_hash(
+						im, meta_at(meta, s), kw);
+
+					cnt[(h & n->mask) >> shift]++;
+				}
 		}
 		for (size_t k = 0; k < parts; k++)
 			need += cnt[k] ? (cnt[k] - 1) / SLOTS : 0;
