@@ -190,6 +190,24 @@ static void *idle_putter(void *a)
 	return NULL;
 }
 
+/*
+ * Starts n threads running fn, thread i on n_each of the tracked
+ * objects from i * n_each, and returns once each has put them and
+ * waits on go_on, alive with its cache full.
+ */
+static void start_putters(gs_pool_t *p, void *(*fn)(void *),
+			  struct idle_arg *args, pthread_t *t, int n,
+			  int n_each, atomic_int *ready, gate_t *go_on)
+{
+	tracked_init(n * n_each);
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct idle_arg){p, i * n_each, n_each, ready,
+					    go_on};
+		t[i] = start_thread(fn, &args[i]);
+	}
+	CHECK(wait_for_int(ready, n, 60000) == n, "putters did not finish");
+}
+
 TEST(pool_trims_free_objects_cached_by_threads_still_alive)
 {
 	gs_pool_t p = GS_POOL_INIT(NULL, tracked_free, NULL);
@@ -198,12 +216,7 @@ TEST(pool_trims_free_objects_cached_by_threads_still_alive)
 	atomic_int ready = 0;
 	gate_t go_on = GATE_INIT;
 
-	tracked_init(4 * 5);
-	for (int i = 0; i < 4; i++) {
-		args[i] = (struct idle_arg){&p, i * 5, 5, &ready, &go_on};
-		t[i] = start_thread(idle_putter, &args[i]);
-	}
-	CHECK(wait_for_int(&ready, 4, 60000) == 4, "putters did not finish");
+	start_putters(&p, idle_putter, args, t, 4, 5, &ready, &go_on);
 	gs_pool_trim(&p);
 	gs_pool_trim(&p);
 	CHECK(atomic_load(&destroyed) == 20,
@@ -463,13 +476,8 @@ TEST(pool_destroy_frees_each_cached_object_once)
 	atomic_int ready = 0;
 	gate_t go_on = GATE_INIT;
 
-	tracked_init(3 * 100);
-	for (int i = 0; i < 3; i++) {
-		args[i] = (struct idle_arg){&p, i * 100, 100, &ready, &go_on};
-		t[i] = start_thread(mixed_putter, &args[i]);
-	}
 	/* The threads are alive, their caches full, when destroy runs. */
-	CHECK(wait_for_int(&ready, 3, 60000) == 3, "putters did not finish");
+	start_putters(&p, mixed_putter, args, t, 3, 100, &ready, &go_on);
 	gs_pool_destroy(&p);
 	gate_open(&go_on);
 	for (int i = 0; i < 3; i++)
